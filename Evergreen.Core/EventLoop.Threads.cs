@@ -1,0 +1,133 @@
+// The one thread-safe door (libuv: only uv_async_send is thread-safe).
+//
+// Other threads hand work to the loop through a locked queue and one uv_async_t. That covers
+// CallFromThread and the continuations of ordinary Tasks awaited inside tasklets: their
+// SynchronizationContext (TaskletContext) posts here when the task completes on another thread.
+//
+// A tasklet that ends a step without parking, without being ready and without finishing is
+// awaiting something foreign (an ordinary Task). Such "foreign waits" are counted, and while
+// any exist the async handle is referenced, so the loop stays alive until the continuation
+// arrives instead of reporting a deadlock. The lock also orders CallFromThread against Dispose:
+// no thread can touch the async handle after it is closed.
+
+namespace Evergreen;
+
+public sealed partial class EventLoop
+{
+    private readonly object _crossGate = new();
+    private Queue<ReadyItem> _incoming = new();
+    private Queue<ReadyItem> _draining = new();
+    private volatile int _incomingCount;
+    private int _foreignWaits;
+    private bool _asyncReferenced;
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> on the loop thread, soon. The only member that is safe to
+    /// call from any thread; the loop wakes from its poll to run it.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException">The loop has been disposed.</exception>
+    public void CallFromThread(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        if (!TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action)))
+        {
+            throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop has been disposed: CallFromThread cannot reach it.");
+        }
+    }
+
+    private bool TryPostCrossThread(in ReadyItem item)
+    {
+        lock (_crossGate)
+        {
+            if (_disposed) return false;
+            _incoming.Enqueue(item);
+            _incomingCount = _incoming.Count;
+            _async.Send();
+            return true;
+        }
+    }
+
+    private bool HasCrossThreadWork => _incomingCount > 0;
+
+    /// <summary>Moves work posted from other threads into the ready queue (the async callback).</summary>
+    private void DrainCrossThread()
+    {
+        lock (_crossGate)
+        {
+            (_incoming, _draining) = (_draining, _incoming);
+            _incomingCount = 0;
+        }
+        while (_draining.Count > 0)
+        {
+            var item = _draining.Dequeue();
+            if (item.Tasklet is { } t) ArriveForTasklet(t);
+            _ready.Enqueue(item);
+        }
+    }
+
+    /// <summary>A SynchronizationContext post for <paramref name="tasklet"/> (null: the loop's own context).</summary>
+    internal void PostToContext(Tasklet? tasklet, SendOrPostCallback callback, object? state)
+    {
+        var item = new ReadyItem(tasklet, callback, state, ReadyKind.Post);
+        if (IsLoopThread && !_disposed)
+        {
+            if (tasklet is not null) ArriveForTasklet(tasklet);
+            _ready.Enqueue(item);
+            return;
+        }
+        if (!TryPostCrossThread(item))
+        {
+            // Never throw here: the caller is often a thread-pool thread completing a task.
+            Console.Error.WriteLine(
+                $"Evergreen: a continuation for {(tasklet?.Describe() ?? "a loop callback")} arrived after its EventLoop was disposed; it was dropped.");
+        }
+    }
+
+    private void ArriveForTasklet(Tasklet t)
+    {
+        t._queued++;
+        if ((t._flags & Tasklet.TaskletFlags.Foreign) != 0) LeaveForeignWait(t);
+    }
+
+    internal void EnterForeignWait(Tasklet t)
+    {
+        t._flags |= Tasklet.TaskletFlags.Foreign;
+        _foreignWaits++;
+        UpdateAsyncRef();
+        var x = t.Extras;
+        if (!x.WatchingBody && t.BodyTask is { } body)
+        {
+            // If the body completes off the loop thread (a ConfigureAwait(false) somewhere), no
+            // step will notice: have the completion come back through CallFromThread.
+            x.WatchingBody = true;
+            body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
+            {
+                if (IsLoopThread) return; // a step is running; AfterStep finishes the tasklet
+                TryPostCrossThread(new ReadyItem(null, (Action)(() =>
+                {
+                    if (t.IsAlive && t.BodyTask is { IsCompleted: true } done) t.Finish(done);
+                }), null, ReadyKind.Action));
+            });
+        }
+    }
+
+    internal void LeaveForeignWait(Tasklet t)
+    {
+        t._flags &= ~Tasklet.TaskletFlags.Foreign;
+        _foreignWaits--;
+        UpdateAsyncRef();
+    }
+
+    /// <summary>How many tasklets await ordinary (foreign) tasks.</summary>
+    internal int ForeignWaitCount => _foreignWaits;
+
+    /// <summary>The async handle keeps the loop alive while a foreign wait or RunForever needs it.</summary>
+    private void UpdateAsyncRef()
+    {
+        bool want = _foreignWaits > 0 || (_running && _forever);
+        if (want == _asyncReferenced || _disposed) return;
+        _asyncReferenced = want;
+        if (want) _async.Ref(); else _async.Unref();
+    }
+}

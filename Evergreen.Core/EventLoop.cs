@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Evergreen.Native;
+
+namespace Evergreen;
+
+/// <summary>
+/// One libuv loop on one thread, running tasklets and callbacks (Evergreen's <c>EventLoop</c>).
+/// Create one per thread (<see cref="Current"/>), spawn tasklets, then <see cref="Run()"/>; or
+/// let <see cref="Run(Func{Task})"/> do all of that for a script. Every member except
+/// <see cref="CallFromThread"/> must be called on the loop's own thread.
+/// </summary>
+/// <remarks>A handle (libuv's word): long-lived, owns native memory, freed by <see cref="Dispose"/>.</remarks>
+[DebuggerDisplay("EventLoop (thread {_threadId}): {LiveTaskletCount} tasklets, {_ready.Count} ready, {_timers.Count} timers")]
+public sealed partial class EventLoop : IDisposable
+{
+    [ThreadStatic] internal static EventLoop? t_current;
+
+    private readonly int _threadId;
+    private readonly UvTimer _timer;
+    private readonly UvAsync _async;
+    private readonly TaskletContext _loopContext;
+    internal readonly ReadyQueue _ready = new();
+    internal readonly TimerHeap _timers = new();
+    internal Tasklet? _current;
+    private IntPtr _loop;
+    private bool _disposed;
+
+    /// <summary>Creates the loop for the calling thread.</summary>
+    /// <exception cref="InvalidOperationException">This thread already has a loop.</exception>
+    /// <exception cref="DllNotFoundException">libuv 1.x is not installed (the message says how to install it).</exception>
+    public unsafe EventLoop()
+    {
+        if (t_current is { } existing)
+        {
+            throw new InvalidOperationException(
+                $"thread {Environment.CurrentManagedThreadId} already has an EventLoop: one loop per thread (dispose the old one first).");
+        }
+        LibUvLoader.Load();
+        _threadId = Environment.CurrentManagedThreadId;
+        _loop = (IntPtr)NativeMemory.AllocZeroed(LibUv.uv_loop_size());
+        int rc = LibUv.uv_loop_init(_loop);
+        if (rc < 0)
+        {
+            NativeMemory.Free((void*)_loop);
+            throw new UvException(rc, "uv_loop_init");
+        }
+        t_current = this;
+        _loopContext = new TaskletContext(this, null);
+        try
+        {
+            _timer = new UvTimer(this, OnTimerFired, "the loop's timer heap", isInternal: true);
+            _async = new UvAsync(this, DrainCrossThread, "CallFromThread wake-up", isInternal: true);
+            _async.Unref();
+        }
+        catch
+        {
+            t_current = null;
+            throw;
+        }
+    }
+
+    /// <summary>This thread's loop.</summary>
+    /// <exception cref="InvalidOperationException">This thread has no loop.</exception>
+    public static EventLoop Current => t_current ?? throw new InvalidOperationException(
+        $"there is no EventLoop on this thread (thread {Environment.CurrentManagedThreadId}): create one with `new EventLoop()`, or use EventLoop.Run(async () => ...).");
+
+    /// <summary>The native <c>uv_loop_t*</c>.</summary>
+    internal IntPtr NativeLoop => _loop;
+
+    internal bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
+
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => _disposed;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckThread(string member)
+    {
+        if (Environment.CurrentManagedThreadId != _threadId) ThrowWrongThread(member);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowWrongThread(string member) => throw new InvalidOperationException(
+        $"{member} must be called on the loop's own thread (thread {_threadId}, not thread {Environment.CurrentManagedThreadId}): " +
+        "CallFromThread is the only EventLoop member that other threads may call.");
+
+    internal void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop has been disposed.");
+    }
+
+    // --- the clock ---------------------------------------------------------------------------
+
+    /// <summary>The loop's monotonic clock, in seconds (the time base of <see cref="CallAt"/>).</summary>
+    public double Time => NowTicks / (double)Stopwatch.Frequency;
+
+    internal long NowTicks => Stopwatch.GetTimestamp();
+
+    internal static long SpanToTicks(TimeSpan span) =>
+        Stopwatch.Frequency == TimeSpan.TicksPerSecond
+            ? span.Ticks
+            : (long)Math.Min(span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond), long.MaxValue / 4);
+
+    internal static long SecondsToTicks(double seconds) => (long)Math.Min(seconds * Stopwatch.Frequency, long.MaxValue / 4);
+
+    // --- spawning ----------------------------------------------------------------------------
+
+    /// <summary>Spawns a tasklet on this loop; it runs after the tasklets already ready.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet Spawn(Func<Task> body, string? name = null)
+    {
+        var t = new Tasklet(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet that produces a value; <c>await</c> it for the value.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet<T> Spawn<T>(Func<Task<T>> body, string? name = null)
+    {
+        var t = new Tasklet<T>(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    // --- the live tasklets (for deadlock reports, dumps and Dispose) ----------------------------
+
+    private Tasklet? _liveHead;
+
+    /// <summary>How many tasklets are started and not yet ended.</summary>
+    public int LiveTaskletCount { get; private set; }
+
+    internal void AddLive(Tasklet t)
+    {
+        t._allNext = _liveHead;
+        if (_liveHead is not null) _liveHead._allPrev = t;
+        _liveHead = t;
+        LiveTaskletCount++;
+    }
+
+    internal void RemoveLive(Tasklet t)
+    {
+        if (t._allPrev is null && !ReferenceEquals(_liveHead, t)) return;
+        if (t._allPrev is null) _liveHead = t._allNext; else t._allPrev._allNext = t._allNext;
+        if (t._allNext is not null) t._allNext._allPrev = t._allPrev;
+        t._allPrev = t._allNext = null;
+        LiveTaskletCount--;
+    }
+
+    /// <summary>The tasklets that are started and not yet ended, oldest first.</summary>
+    public IReadOnlyList<Tasklet> LiveTasklets
+    {
+        get
+        {
+            CheckThread("EventLoop.LiveTasklets");
+            var list = new List<Tasklet>(LiveTaskletCount);
+            for (var t = _liveHead; t is not null; t = t._allNext) list.Add(t);
+            list.Reverse();
+            return list;
+        }
+    }
+
+    // --- disposal ----------------------------------------------------------------------------
+
+    /// <summary>
+    /// Kills the tasklets still alive and lets them unwind (their <c>finally</c> blocks run),
+    /// cancels every timer, closes every handle, and frees the native loop. The thread may then
+    /// create a new loop.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another thread, or while the loop is running.</exception>
+    public unsafe void Dispose()
+    {
+        if (_disposed) return;
+        CheckThread("EventLoop.Dispose");
+        if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
+        var saved = SynchronizationContext.Current;
+        try
+        {
+            UnwindLiveTasklets();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+        lock (_crossGate)
+        {
+            _disposed = true;
+        }
+        _timers.Clear();
+        foreach (var signal in _signals.Values) signal.Handle.Close();
+        _signals.Clear();
+        foreach (var handle in _handles.ToArray()) handle.Close();
+        CloseForeignHandles();
+        // Run the close callbacks: handles are freed there, and nothing else is left to run.
+        for (int i = 0; i < 16 && _handles.Count > 0; i++) LibUv.uv_run(_loop, UvRunMode.NoWait);
+        LibUv.uv_run(_loop, UvRunMode.Default);
+        int rc = LibUv.uv_loop_close(_loop);
+        if (rc < 0)
+        {
+            Report(new UvException(rc, "uv_loop_close"), null, "EventLoop.Dispose (a native handle outlived its owner)");
+        }
+        else
+        {
+            NativeMemory.Free((void*)_loop);
+        }
+        _loop = IntPtr.Zero;
+        if (ReferenceEquals(t_current, this)) t_current = null;
+    }
+
+    /// <summary>Kills every live tasklet and runs the ready queue until they have unwound.</summary>
+    private void UnwindLiveTasklets()
+    {
+        for (int round = 0; round < 8 && LiveTaskletCount > 0; round++)
+        {
+            foreach (var t in LiveTasklets) t.Kill();
+            // Only ready work: no polling, so no new I/O or timer work starts while unwinding.
+            for (int steps = 0; _ready.Count > 0 && steps < 1_000_000; steps++) RunOne(_ready.Dequeue());
+        }
+        while (_ready.Count > 0) _ready.Dequeue();
+    }
+}

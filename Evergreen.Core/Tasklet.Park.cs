@@ -1,0 +1,301 @@
+// The park: the one way a tasklet waits.
+//
+// Every blocking call in Evergreen (sleep, lock, channel, join, I/O) ends in ParkAsync. A park is
+// a ValueTask whose source is the tasklet itself, so awaiting it from an async method hands the
+// runtime's state-machine box straight to OnCompleted: no delegate, no node, no allocation. The
+// tasklet can be in one park at a time (it is one thread of control), which is what lets it be
+// its own wait node: WaitQueue links tasklets through _waitPrev/_waitNext.
+//
+// A park moves through four states: Parking (ParkAsync returned, not yet awaited), Parked (the
+// continuation is registered), Woken (its continuation is in the ready queue, outcome fixed) and
+// back to None when GetResult runs. Three things end a park:
+//   - the owner wakes it (Unpark): the outcome is success, whatever happens before it runs;
+//   - its own timeout: the owner's AbortPark runs, the outcome is "timed out" (false);
+//   - an abort, a kill or an expired cancel scope: AbortPark runs, the outcome is the exception.
+// A kill or an expired scope that finds the tasklet not parked waits for its next park, which is
+// then aborted as soon as it is registered: every park is a yield point and a cancellation point.
+// Once a park is Woken its outcome never changes (trio's rule): a lock handed to a tasklet that is
+// killed before it runs is still held, and its `using` releases it; the kill lands at the next park.
+//
+// Must never: run user code from AbortPark, wake a tasklet twice, or leave a tasklet in a wait
+// structure after its park ended. Everything here runs on the loop thread.
+
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Evergreen;
+
+public partial class Tasklet
+{
+    /// <summary>
+    /// Parks the current tasklet until <see cref="Unpark()"/> wakes it, <paramref name="timeout"/>
+    /// passes (the result is false), or the park is aborted by a kill (<see cref="TaskletExit"/>)
+    /// or an expired <see cref="CancelScope"/> (<see cref="TimeoutException"/>). On timeout and
+    /// abort, <paramref name="owner"/>'s <see cref="IParkOwner.AbortPark"/> runs first. Always a
+    /// yield point. Advanced: this is how primitives are built; put the tasklet in your wait
+    /// structure before calling it, and await the result at once.
+    /// </summary>
+    /// <returns>True when woken, false when the timeout passed.</returns>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet, or the tasklet is already parked.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    public static ValueTask<bool> ParkAsync(IParkOwner? owner, TimeSpan? timeout = null)
+    {
+        var t = CurrentForPark("Tasklet.ParkAsync");
+        t.BeginPark(owner, TimeoutTicks(timeout, nameof(timeout)), yielding: false);
+        return new ValueTask<bool>(t, t._version);
+    }
+
+    /// <summary>
+    /// Lets every other ready tasklet run once, then resumes (at the back of the ready queue).
+    /// Always a yield point; a pending kill or expired scope is raised here.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
+    public static ValueTask Yield()
+    {
+        var t = CurrentForPark("Tasklet.Yield");
+        t.BeginPark(null, -1, yielding: true);
+        return new ValueTask(t, t._version);
+    }
+
+    /// <summary>
+    /// Parks the current tasklet for <paramref name="delay"/>; <see cref="TimeSpan.Zero"/> is a
+    /// <see cref="Yield"/>. Always a yield point; a kill or an expired scope ends it early with
+    /// an exception.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
+    public static ValueTask Sleep(TimeSpan delay)
+    {
+        if (delay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delay), delay, "a sleep cannot be negative");
+        var t = CurrentForPark("Tasklet.Sleep");
+        if (delay == TimeSpan.Zero)
+        {
+            t.BeginPark(null, -1, yielding: true);
+        }
+        else
+        {
+            t.BeginPark(null, TimeoutTicks(delay, nameof(delay)), yielding: false);
+        }
+        return new ValueTask(t, t._version);
+    }
+
+    /// <summary>Parks the current tasklet for <paramref name="seconds"/> seconds.</summary>
+    public static ValueTask Sleep(double seconds) =>
+        double.IsNaN(seconds) || seconds < 0
+            ? throw new ArgumentOutOfRangeException(nameof(seconds), seconds, "a sleep cannot be negative")
+            : Sleep(TimeSpan.FromSeconds(seconds));
+
+    /// <summary>
+    /// Wakes this tasklet from its park (advanced: for primitives that own the park). Its
+    /// <see cref="ParkAsync"/> returns true. The tasklet runs at the back of the ready queue.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is not parked, or this is not its loop's thread.</exception>
+    public void Unpark()
+    {
+        CheckParkedForUnpark();
+        Wake(null, timedOut: false);
+    }
+
+    /// <summary>
+    /// Wakes this tasklet from its park with an exception, which its <see cref="ParkAsync"/>
+    /// throws (advanced: a broken barrier, a closed channel).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is not parked, or this is not its loop's thread.</exception>
+    public void Unpark(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        CheckParkedForUnpark();
+        Wake(error, timedOut: false);
+    }
+
+    /// <summary>True while the tasklet is parked and can be woken with <see cref="Unpark()"/>.</summary>
+    public bool IsParked => _park == ParkState.Parked;
+
+    /// <summary>What the tasklet is parked on, or null.</summary>
+    public IParkOwner? ParkOwner => _park is ParkState.Parked or ParkState.Parking ? _owner : null;
+
+    internal static Tasklet CurrentForPark(string member)
+    {
+        var loop = EventLoop.t_current;
+        var t = loop?._current;
+        if (t is null)
+        {
+            throw new InvalidOperationException(loop is null
+                ? $"{member} parks the current tasklet, and there is no EventLoop on this thread (thread {Environment.CurrentManagedThreadId})."
+                : $"{member} parks the current tasklet, and it was called outside any tasklet (from a loop callback?). Spawn a tasklet to wait.");
+        }
+        return t;
+    }
+
+    internal static long TimeoutTicks(TimeSpan? timeout, string paramName)
+    {
+        if (timeout is not { } span || span == Timeout.InfiniteTimeSpan) return -1;
+        if (span < TimeSpan.Zero) throw new ArgumentOutOfRangeException(paramName, span, "a timeout cannot be negative (use null or Timeout.InfiniteTimeSpan for none)");
+        return EventLoop.SpanToTicks(span);
+    }
+
+    internal void BeginPark(IParkOwner? owner, long timeoutTicks, bool yielding)
+    {
+        if (_park != ParkState.None)
+        {
+            throw new InvalidOperationException(
+                $"{Describe()} is already waiting on {WaitingOn ?? "something"}: a tasklet waits on one thing at a time " +
+                "(to wait on several, spawn a tasklet for each, or use Task.WhenAll over ordinary tasks).");
+        }
+        if (_life != Lifecycle.Started)
+        {
+            throw new InvalidOperationException($"{Describe()} has ended: code it left running (a fire-and-forget async method?) cannot park it.");
+        }
+        _owner = owner;
+        _park = ParkState.Parking;
+        _version++;
+        if (timeoutTicks >= 0) Extras.ParkTimeout = timeoutTicks;
+        if (yielding) _flags |= TaskletFlags.Yielding;
+    }
+
+    /// <summary>Registers the continuation: the park is now real, or aborted at once.</summary>
+    private void Register(Action<object?> continuation, object? state, short token)
+    {
+        if (token != _version || _park != ParkState.Parking)
+        {
+            throw new InvalidOperationException($"{Describe()}: a park was awaited twice, or after it ended (await a ParkAsync result exactly once).");
+        }
+        var loop = _ctx!.Loop;
+        _cont = continuation;
+        _contState = state;
+        _park = ParkState.Parked;
+        long timeout = -1;
+        if (_x is { } x)
+        {
+            timeout = x.ParkTimeout;
+            x.ParkTimeout = -1;
+        }
+        var error = TakePendingAbort();
+        if (error is not null)
+        {
+            Abort(error);
+        }
+        else if ((_flags & TaskletFlags.Yielding) != 0)
+        {
+            _flags &= ~TaskletFlags.Yielding;
+            Wake(null, timedOut: false);
+        }
+        else if (timeout >= 0)
+        {
+            var node = Extras.ParkTimer ??= new TimerNode(this, TimerKind.ParkTimeout);
+            loop.AddTimer(node, loop.NowTicks + timeout);
+        }
+    }
+
+    /// <summary>The exception a new park must be aborted with at once: a pending kill, or an expired scope.</summary>
+    private Exception? TakePendingAbort()
+    {
+        if (_x is not { } x) return null;
+        if (x.PendingKill is { } kill)
+        {
+            x.PendingKill = null;
+            return kill;
+        }
+        return x.Scope?.ExpiredException();
+    }
+
+    private void CheckParkedForUnpark()
+    {
+        _ctx?.Loop.CheckThread("Tasklet.Unpark");
+        if (_park != ParkState.Parked)
+        {
+            throw new InvalidOperationException($"{Describe()} is not parked ({State}): only a parked tasklet can be woken, once.");
+        }
+    }
+
+    /// <summary>Ends the park (it must be Parked) and schedules the continuation.</summary>
+    internal void Wake(Exception? error, bool timedOut)
+    {
+        if (_x is { ParkTimer: { IsScheduled: true } node }) _ctx!.Loop.RemoveTimer(node);
+        _owner = null;
+        _park = ParkState.Woken;
+        _flags &= ~TaskletFlags.Yielding;
+        if (timedOut) _flags |= TaskletFlags.TimedOut;
+        if (error is not null) Extras.ParkError = error;
+        _ctx!.Loop.ScheduleContinuation(this);
+    }
+
+    /// <summary>Aborts the current park with <paramref name="error"/>: the owner lets go, then the tasklet wakes.</summary>
+    internal void Abort(Exception error)
+    {
+        var owner = _owner;
+        _owner = null;
+        owner?.AbortPark(this);
+        Wake(error, timedOut: false);
+    }
+
+    /// <summary>The park's timeout passed.</summary>
+    internal void OnParkTimeout()
+    {
+        if (_park != ParkState.Parked) return;
+        var owner = _owner;
+        _owner = null;
+        owner?.AbortPark(this);
+        Wake(null, timedOut: true);
+    }
+
+    /// <summary>Ends the park when the awaiting code resumes: throws the abort, or says whether it was woken.</summary>
+    internal bool EndPark()
+    {
+        if (_park != ParkState.Woken)
+        {
+            throw new InvalidOperationException($"{Describe()}: a park's result was read before the park ended.");
+        }
+        _park = ParkState.None;
+        bool timedOut = (_flags & TaskletFlags.TimedOut) != 0;
+        _flags &= ~(TaskletFlags.TimedOut | TaskletFlags.AwaitingResult);
+        if (_x is { ParkError: { } error } x)
+        {
+            x.ParkError = null;
+            ExceptionDispatchInfo.Throw(error);
+        }
+        return !timedOut;
+    }
+
+    /// <summary>Parks with a plain <see cref="Action"/> continuation, for custom awaiters.</summary>
+    internal void RegisterAction(Action continuation) => Register(s_invokeAction, continuation, _version);
+
+    private static readonly Action<object?> s_invokeAction = static s => ((Action)s!)();
+
+    // IValueTaskSource: the park as a ValueTask. The token is the park's version, so a stale
+    // ValueTask (awaited twice) is caught instead of resuming the wrong park.
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => GetStatus(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => GetStatus(token);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTaskSourceStatus GetStatus(short token) =>
+        token == _version && _park == ParkState.Woken && _queued == 0
+            ? ((_x?.ParkError is null) ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Faulted)
+            : ValueTaskSourceStatus.Pending;
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        Register(continuation, state, token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        Register(continuation, state, token);
+
+    bool IValueTaskSource<bool>.GetResult(short token)
+    {
+        CheckToken(token);
+        return EndPark();
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        CheckToken(token);
+        EndPark();
+    }
+
+    private void CheckToken(short token)
+    {
+        if (token != _version) throw new InvalidOperationException($"{Describe()}: a park's ValueTask was used after the park ended (await it exactly once).");
+    }
+}

@@ -1,0 +1,15 @@
+namespace Evergreen;
+
+/// <summary>
+/// Delivered to a tasklet by <see cref="Tasklet.Kill"/> at its current (or next) park. Let it
+/// propagate: a tasklet that ends with it is <see cref="TaskletState.Killed"/>, and it is never
+/// reported as unhandled. (Evergreen's and greenlet's <c>TaskletExit</c>/<c>GreenletExit</c>.)
+/// </summary>
+public sealed class TaskletExit : Exception
+{
+    /// <summary>Creates the exception with the default message.</summary>
+    public TaskletExit() : base("the tasklet was killed") { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public TaskletExit(string message) : base(message) { }
+}

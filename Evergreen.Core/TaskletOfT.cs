@@ -1,0 +1,37 @@
+namespace Evergreen;
+
+/// <summary>A <see cref="Tasklet"/> whose body produces a value; <c>await</c> it to get the value.</summary>
+public class Tasklet<T> : Tasklet
+{
+    private readonly Func<Task<T>>? _fn;
+    private T _result = default!;
+
+    /// <summary>Creates a tasklet that will run <paramref name="body"/> when started.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet(Func<Task<T>> body, string? name = null) : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        _fn = body;
+    }
+
+    /// <summary>For subclasses, which override <see cref="RunAsync"/>.</summary>
+    protected Tasklet(string? name = null) : base(name) { }
+
+    /// <summary>The tasklet's body; a subclass overrides it.</summary>
+    protected override Task<T> RunAsync() => _fn is not null
+        ? _fn()
+        : throw new InvalidOperationException($"{Describe()} has no body: pass a function to the constructor or override RunAsync.");
+
+    /// <summary>The value the body returned.</summary>
+    /// <exception cref="InvalidOperationException">The tasklet has not completed successfully (see <see cref="Tasklet.State"/>).</exception>
+    public T Result => State == TaskletState.Completed
+        ? _result
+        : throw new InvalidOperationException($"{Describe()} has no result: it is {State}.");
+
+    internal T ResultUnchecked => _result;
+
+    internal override void CaptureResult(Task body) => _result = ((Task<T>)body).GetAwaiter().GetResult();
+
+    /// <summary>Awaits the tasklet for its value.</summary>
+    public new TaskletAwaiter<T> GetAwaiter() => new(this);
+}

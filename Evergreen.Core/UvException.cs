@@ -1,0 +1,36 @@
+using Evergreen.Native;
+
+namespace Evergreen;
+
+/// <summary>
+/// A libuv error, carrying libuv's error name, the operation and its target:
+/// <c>ECONNREFUSED in connect to 127.0.0.1:9 (connection refused)</c>.
+/// </summary>
+public class UvException : IOException
+{
+    /// <summary>Creates the exception for libuv error code <paramref name="errorCode"/> (negative).</summary>
+    public UvException(int errorCode, string operation, string? target = null)
+        : base(Describe(errorCode, operation, target))
+    {
+        ErrorCode = errorCode;
+        ErrorName = LibUv.ErrorName(errorCode);
+        Operation = operation;
+        Target = target;
+        HResult = errorCode;
+    }
+
+    /// <summary>libuv's (negative) error code.</summary>
+    public int ErrorCode { get; }
+
+    /// <summary>libuv's name for the error, such as <c>ECONNREFUSED</c>.</summary>
+    public string ErrorName { get; }
+
+    /// <summary>What was being done, such as <c>connect</c> or <c>uv_timer_start</c>.</summary>
+    public string Operation { get; }
+
+    /// <summary>What it was done to (an endpoint, a path), or null.</summary>
+    public string? Target { get; }
+
+    private static string Describe(int errorCode, string operation, string? target) =>
+        $"{LibUv.ErrorName(errorCode)} in {operation}{(target is null ? "" : " to " + target)} ({LibUv.ErrorMessage(errorCode)})";
+}

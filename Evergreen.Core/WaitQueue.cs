@@ -1,0 +1,121 @@
+using System.Diagnostics;
+
+namespace Evergreen;
+
+/// <summary>
+/// A FIFO of parked tasklets: the building block of every Evergreen wait (trio's parking lot).
+/// <see cref="ParkAsync"/> puts the current tasklet at the tail and parks it;
+/// <see cref="UnparkOne()"/> wakes the head. A tasklet killed, timed out or cancelled while waiting
+/// leaves the queue by itself. The queue is intrusive (tasklets are their own nodes), so waiting
+/// allocates nothing. Loop thread only.
+/// </summary>
+[DebuggerDisplay("WaitQueue for {ToString(),nq}: {Count} waiting")]
+public sealed class WaitQueue : IParkOwner
+{
+    private readonly object? _waitingOn;
+    private Tasklet? _head;
+    private Tasklet? _tail;
+
+    /// <summary>Creates a queue; <paramref name="waitingOn"/> names what its waiters wait on (its ToString is used).</summary>
+    public WaitQueue(object? waitingOn = null) => _waitingOn = waitingOn;
+
+    /// <summary>How many tasklets wait.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>True when nobody waits.</summary>
+    public bool IsEmpty => Count == 0;
+
+    /// <summary>The tasklet that would be woken next, or null.</summary>
+    public Tasklet? Peek() => _head;
+
+    /// <summary>The waiting tasklets, head first (for diagnostics; it allocates).</summary>
+    public IReadOnlyList<Tasklet> Waiters
+    {
+        get
+        {
+            var list = new List<Tasklet>(Count);
+            for (var t = _head; t is not null; t = t._waitNext) list.Add(t);
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// Parks the current tasklet at the tail until <see cref="UnparkOne()"/> or
+    /// <see cref="UnparkAll()"/> reaches it (true), or <paramref name="timeout"/> passes (false).
+    /// A kill or an expired <see cref="CancelScope"/> throws, and leaves the queue as if the wait
+    /// had never been made. Always a yield point.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
+    public ValueTask<bool> ParkAsync(TimeSpan? timeout = null)
+    {
+        var t = Tasklet.CurrentForPark("WaitQueue.ParkAsync");
+        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        t.BeginPark(this, ticks, yielding: false);
+        Append(t);
+        return new ValueTask<bool>(t, t._version);
+    }
+
+    /// <summary>Wakes the tasklet at the head; it runs at the back of the ready queue.</summary>
+    /// <returns>The tasklet woken, or null when nobody waits.</returns>
+    public Tasklet? UnparkOne()
+    {
+        var t = _head;
+        if (t is null) return null;
+        Remove(t);
+        t.Unpark();
+        return t;
+    }
+
+    /// <summary>Wakes the tasklet at the head with an exception its park throws.</summary>
+    /// <returns>The tasklet woken, or null when nobody waits.</returns>
+    public Tasklet? UnparkOne(Exception error)
+    {
+        var t = _head;
+        if (t is null) return null;
+        Remove(t);
+        t.Unpark(error);
+        return t;
+    }
+
+    /// <summary>Wakes every waiting tasklet, in FIFO order.</summary>
+    /// <returns>How many were woken.</returns>
+    public int UnparkAll()
+    {
+        int n = 0;
+        while (UnparkOne() is not null) n++;
+        return n;
+    }
+
+    /// <summary>Wakes every waiting tasklet with an exception their parks throw.</summary>
+    /// <returns>How many were woken.</returns>
+    public int UnparkAll(Exception error)
+    {
+        int n = 0;
+        while (UnparkOne(error) is not null) n++;
+        return n;
+    }
+
+    void IParkOwner.AbortPark(Tasklet tasklet) => Remove(tasklet);
+
+    internal void Append(Tasklet t)
+    {
+        Debug.Assert(t._waitPrev is null && t._waitNext is null && !ReferenceEquals(_head, t));
+        t._waitPrev = _tail;
+        if (_tail is null) _head = t; else _tail._waitNext = t;
+        _tail = t;
+        Count++;
+    }
+
+    internal void Remove(Tasklet t)
+    {
+        if (t._waitPrev is null && !ReferenceEquals(_head, t)) return; // not here
+        if (t._waitPrev is null) _head = t._waitNext; else t._waitPrev._waitNext = t._waitNext;
+        if (t._waitNext is null) _tail = t._waitPrev; else t._waitNext._waitPrev = t._waitPrev;
+        t._waitPrev = t._waitNext = null;
+        Count--;
+        Debug.Assert(Count >= 0 && (Count == 0) == (_head is null));
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => _waitingOn?.ToString() ?? "a wait queue";
+}
