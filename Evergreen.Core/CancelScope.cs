@@ -87,7 +87,7 @@ public sealed class CancelScope : IDisposable
             await body();
             return true;
         }
-        catch (ScopeTimeoutException e) when (ReferenceEquals(e.Scope, scope))
+        catch (TimeoutException e) when (ReferenceEquals(e.Data[ScopeKey], scope))
         {
             return false;
         }
@@ -136,29 +136,51 @@ public sealed class CancelScope : IDisposable
         }
     }
 
-    /// <summary>The deadline passed.</summary>
+    /// <summary>The deadline passed (the timer heap fired it).</summary>
     internal void OnDeadline()
     {
         if (_closed) return;
+        Expire();
+        if (_owner.IsParked && ExpiredException() is { } error) _owner.Abort(error);
+    }
+
+    private void Expire()
+    {
         IsExpired = true;
+        _loop.RemoveTimer(_node);
         if (_source is { } source)
         {
             try { source.Cancel(); }
             catch (Exception e) { _loop.Report(e, null, $"a cancellation callback of a CancelScope in {_owner.Describe()}"); }
         }
-        if (_owner.IsParked && ExpiredException() is { } error) _owner.Abort(error);
     }
 
-    /// <summary>The exception for a park inside this scope: the outermost expired scope's, or null.</summary>
+    /// <summary>
+    /// The exception for a new park inside this scope: the outermost expired scope's, or null.
+    /// Deadlines are read against the clock here too, so a tasklet that held the loop past its
+    /// deadline gets the timeout at its very next park, not one park later.
+    /// </summary>
     internal Exception? ExpiredException()
     {
         CancelScope? fired = null;
+        long now = 0;
         for (var s = this; s is not null; s = s.Parent)
         {
+            if (!s.IsExpired && s._node.IsScheduled)
+            {
+                if (now == 0) now = _loop.NowTicks;
+                if (s._node.Due <= now) s.Expire();
+            }
             if (s.IsExpired) fired = s;
         }
-        return fired is null ? null : new ScopeTimeoutException(fired, fired.Message());
+        if (fired is null) return null;
+        var error = new TimeoutException(fired.Message());
+        error.Data[ScopeKey] = fired;
+        return error;
     }
+
+    /// <summary>The key under which a scope's TimeoutException names its scope (in <see cref="Exception.Data"/>).</summary>
+    internal const string ScopeKey = "Evergreen.CancelScope";
 
     private string Message() => _timeout is { } span
         ? $"timed out after {Format(span)} (CancelScope.{Origin} in {_owner.Describe()})"
@@ -195,10 +217,4 @@ public sealed class CancelScope : IDisposable
         _source?.Dispose();
         _source = null;
     }
-}
-
-/// <summary>The <see cref="TimeoutException"/> a <see cref="CancelScope"/> throws, knowing its scope.</summary>
-internal sealed class ScopeTimeoutException(CancelScope scope, string message) : TimeoutException(message)
-{
-    internal CancelScope Scope { get; } = scope;
 }

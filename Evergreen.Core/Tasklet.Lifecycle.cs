@@ -140,6 +140,11 @@ public partial class Tasklet
     internal void Complete(Exception? error)
     {
         if (IsDone) return;
+        if (error is OperationCanceledException && _x?.PendingKill is { } kill)
+        {
+            // Killed during a foreign await: the kill token cancelled it, so this is the kill.
+            error = kill;
+        }
         _life = error is null ? Lifecycle.Completed : error is TaskletExit ? Lifecycle.Killed : Lifecycle.Failed;
         var loop = _ctx?.Loop;
         bool observed = (_flags & TaskletFlags.Observed) != 0;

@@ -10,43 +10,49 @@ namespace Evergreen;
 public readonly struct TaskletAwaiter : ICriticalNotifyCompletion
 {
     private readonly Tasklet _target;
+    private readonly Tasklet? _waiter;
 
-    internal TaskletAwaiter(Tasklet target) => _target = target;
+    internal TaskletAwaiter(Tasklet target)
+    {
+        _target = target;
+        _waiter = BeginPark(target);
+    }
 
-    /// <summary>True when the awaited tasklet has ended.</summary>
-    public bool IsCompleted => _target.IsDone;
+    /// <summary>True when the awaited tasklet had already ended.</summary>
+    public bool IsCompleted => _waiter is null;
 
     /// <inheritdoc/>
     public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => Park(_target, continuation);
+    public void UnsafeOnCompleted(Action continuation) => _waiter!.RegisterAction(continuation);
 
     /// <summary>Returns when the tasklet completed; throws its exception otherwise.</summary>
     public void GetResult()
     {
-        EndPark();
+        _waiter?.EndPark();
         _target.ThrowIfUnsuccessful();
     }
 
-    internal static void Park(Tasklet target, Action continuation)
+    /// <summary>
+    /// Parks the current tasklet in <paramref name="target"/>'s joiners, unless it has ended.
+    /// Every check happens here, before the await: an exception thrown from OnCompleted would be
+    /// rethrown by the runtime on the thread pool and take the process down.
+    /// </summary>
+    internal static Tasklet? BeginPark(Tasklet target)
     {
+        if (target.IsDone) return null;
         var me = Tasklet.CurrentForPark("await tasklet");
         if (ReferenceEquals(me, target)) throw new InvalidOperationException($"{target.Describe()} cannot await itself: it would wait forever.");
         if (target._life == Tasklet.Lifecycle.Created)
         {
             throw new InvalidOperationException($"{target.Describe()} was never started: start it before awaiting it.");
         }
-        me.BeginPark(target.Joiners, -1, yielding: false);
-        target.Joiners.Append(me);
+        var joiners = target.Joiners;
+        me.BeginPark(joiners, -1, yielding: false);
+        joiners.Append(me);
         me._flags |= Tasklet.TaskletFlags.AwaitingResult;
-        me.RegisterAction(continuation);
-    }
-
-    /// <summary>Ends the awaiting tasklet's park, if it parked (it did not when the target had already ended).</summary>
-    internal static void EndPark()
-    {
-        if (Tasklet.Current is { _park: Tasklet.ParkState.Woken } me) me.EndPark();
+        return me;
     }
 }
 
@@ -54,22 +60,27 @@ public readonly struct TaskletAwaiter : ICriticalNotifyCompletion
 public readonly struct TaskletAwaiter<T> : ICriticalNotifyCompletion
 {
     private readonly Tasklet<T> _target;
+    private readonly Tasklet? _waiter;
 
-    internal TaskletAwaiter(Tasklet<T> target) => _target = target;
+    internal TaskletAwaiter(Tasklet<T> target)
+    {
+        _target = target;
+        _waiter = TaskletAwaiter.BeginPark(target);
+    }
 
-    /// <summary>True when the awaited tasklet has ended.</summary>
-    public bool IsCompleted => _target.IsDone;
+    /// <summary>True when the awaited tasklet had already ended.</summary>
+    public bool IsCompleted => _waiter is null;
 
     /// <inheritdoc/>
     public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => TaskletAwaiter.Park(_target, continuation);
+    public void UnsafeOnCompleted(Action continuation) => _waiter!.RegisterAction(continuation);
 
     /// <summary>Returns the tasklet's value; throws its exception if it did not complete.</summary>
     public T GetResult()
     {
-        TaskletAwaiter.EndPark();
+        _waiter?.EndPark();
         _target.ThrowIfUnsuccessful();
         return _target.ResultUnchecked;
     }

@@ -55,43 +55,47 @@ public sealed class WaitQueue : IParkOwner
         return new ValueTask<bool>(t, t._version);
     }
 
-    /// <summary>Wakes the tasklet at the head; it runs at the back of the ready queue.</summary>
-    /// <returns>The tasklet woken, or null when nobody waits.</returns>
-    public Tasklet? UnparkOne()
+    /// <summary>
+    /// Wakes the tasklet at the head (<see cref="Peek"/> says which); it runs at the back of the
+    /// ready queue. Not a yield point.
+    /// </summary>
+    /// <returns>False when nobody waits.</returns>
+    public bool UnparkOne()
     {
         var t = _head;
-        if (t is null) return null;
+        if (t is null) return false;
         Remove(t);
         t.Unpark();
-        return t;
+        return true;
     }
 
-    /// <summary>Wakes the tasklet at the head with an exception its park throws.</summary>
-    /// <returns>The tasklet woken, or null when nobody waits.</returns>
-    public Tasklet? UnparkOne(Exception error)
+    /// <summary>Wakes the tasklet at the head with an exception its park throws. Not a yield point.</summary>
+    /// <returns>False when nobody waits.</returns>
+    public bool UnparkOne(Exception error)
     {
+        ArgumentNullException.ThrowIfNull(error);
         var t = _head;
-        if (t is null) return null;
+        if (t is null) return false;
         Remove(t);
         t.Unpark(error);
-        return t;
+        return true;
     }
 
-    /// <summary>Wakes every waiting tasklet, in FIFO order.</summary>
+    /// <summary>Wakes every waiting tasklet, in FIFO order. Not a yield point.</summary>
     /// <returns>How many were woken.</returns>
     public int UnparkAll()
     {
         int n = 0;
-        while (UnparkOne() is not null) n++;
+        while (UnparkOne()) n++;
         return n;
     }
 
-    /// <summary>Wakes every waiting tasklet with an exception their parks throw.</summary>
+    /// <summary>Wakes every waiting tasklet with an exception their parks throw. Not a yield point.</summary>
     /// <returns>How many were woken.</returns>
     public int UnparkAll(Exception error)
     {
         int n = 0;
-        while (UnparkOne(error) is not null) n++;
+        while (UnparkOne(error)) n++;
         return n;
     }
 

@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+public class EventLoopTests
+{
+    [Fact]
+    public void Current_IsTheThreadsLoop_AndASecondLoopIsRefused()
+    {
+        Assert.Throws<InvalidOperationException>(() => EventLoop.Current);
+        using (var loop = new EventLoop())
+        {
+            Assert.Same(loop, EventLoop.Current);
+            var e = Assert.Throws<InvalidOperationException>(() => new EventLoop());
+            Assert.Contains("one loop per thread", e.Message);
+        }
+        var missing = Assert.Throws<InvalidOperationException>(() => EventLoop.Current);
+        Assert.Contains("no EventLoop on this thread", missing.Message);
+        using var again = new EventLoop();
+        Assert.Same(again, EventLoop.Current);
+    }
+
+    [Fact]
+    public void Run_WithNothingToDo_ReturnsAtOnce()
+    {
+        using var loop = new EventLoop();
+        loop.Run();
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void StaticRun_ReturnsMainsValue_AndRethrowsMainsException()
+    {
+        Assert.Equal(5, EventLoop.Run(async () => { await Tasklet.Sleep(Ms(1)); return 5; }));
+        var e = Assert.Throws<FormatException>(() => EventLoop.Run(async () =>
+        {
+            await Tasklet.Yield();
+            throw new FormatException("main failed");
+        }));
+        Assert.Equal("main failed", e.Message);
+        Assert.Throws<InvalidOperationException>(() => EventLoop.Current); // the loop was disposed
+    }
+
+    [Fact]
+    public void StaticRun_WaitsForEveryTasklet_NotJustMain()
+    {
+        int finished = 0;
+        EventLoop.Run(() =>
+        {
+            for (int i = 0; i < 5; i++) Tasklet.Spawn(async () => { await Tasklet.Sleep(Ms(5)); finished++; });
+            return Task.CompletedTask;
+        });
+        Assert.Equal(5, finished);
+    }
+
+    [Fact]
+    public void CallSoon_RunsInOrder_InterleavedFifoWithTasklets()
+    {
+        Run(async loop =>
+        {
+            var order = new List<string>();
+            loop.CallSoon(() => order.Add("soon1"));
+            _ = Tasklet.Spawn(() => { order.Add("tasklet"); return Task.CompletedTask; });
+            loop.CallSoon(() => order.Add("soon2"));
+            var cancelled = loop.CallSoon(() => order.Add("cancelled"));
+            cancelled.Cancel();
+            Assert.True(cancelled.IsCancelled);
+            await Tasklet.Yield();
+            Assert.Equal(["soon1", "tasklet", "soon2"], order);
+        });
+    }
+
+    [Fact]
+    public void CallLater_RunsInDueOrder_EqualDueTimesInCallOrder()
+    {
+        Run(async loop =>
+        {
+            var order = new List<string>();
+            loop.CallLater(Ms(30), () => order.Add("30"));
+            loop.CallLater(Ms(10), () => order.Add("10a"));
+            loop.CallLater(Ms(20), () => order.Add("20"));
+            var cancel = loop.CallLater(Ms(15), () => order.Add("15"));
+            double now = loop.Time;
+            loop.CallAt(now + 0.010, () => order.Add("at10"));
+            loop.CallAt(now - 1, () => order.Add("past"));
+            cancel.Cancel();
+            await Tasklet.Sleep(Ms(60));
+            Assert.Equal("past", order[0]);
+            Assert.Equal(["20", "30"], order[^2..]);
+            Assert.Contains("10a", order);
+            Assert.Contains("at10", order);
+            Assert.DoesNotContain("15", order);
+        });
+    }
+
+    [Fact]
+    public void CallLater_KeepsTheLoopAlive_AndFiresAfterItsDelay()
+    {
+        using var loop = new EventLoop();
+        var clock = Stopwatch.StartNew();
+        TimeSpan? firedAt = null;
+        var cb = loop.CallLater(Ms(40), () => firedAt = clock.Elapsed);
+        Assert.NotNull(cb.When);
+        loop.Run();
+        Assert.NotNull(firedAt);
+        Assert.True(firedAt >= Ms(39), $"fired at {firedAt?.TotalMilliseconds} ms");
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void Time_IsMonotonicSeconds()
+    {
+        using var loop = new EventLoop();
+        double a = loop.Time;
+        Thread.Sleep(5);
+        double b = loop.Time;
+        Assert.InRange(b - a, 0.004, 5);
+    }
+
+    [Fact]
+    public void BadArguments_GetArgumentExceptions()
+    {
+        using var loop = new EventLoop();
+        Assert.Throws<ArgumentNullException>(() => loop.CallSoon(null!));
+        Assert.Throws<ArgumentNullException>(() => loop.CallLater(Ms(1), null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => loop.CallLater(Ms(-1), () => { }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => loop.CallAt(double.NaN, () => { }));
+        Assert.Throws<ArgumentNullException>(() => loop.CallFromThread(null!));
+        Assert.Throws<ArgumentNullException>(() => loop.Spawn((Func<Task>)null!));
+        Assert.Throws<ArgumentNullException>(() => EventLoop.Run((Func<Task>)null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => loop.AddSignalHandler(0, () => { }));
+    }
+
+    [Fact]
+    public void CallbackException_IsReported_AndTheLoopGoesOn()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async loop =>
+        {
+            bool after = false;
+            loop.CallSoon(() => throw new InvalidOperationException("callback broke"));
+            loop.CallLater(Ms(1), () => throw new FormatException("timer broke"));
+            loop.CallSoon(() => after = true);
+            await Tasklet.Sleep(Ms(10));
+            Assert.True(after);
+        }, reports);
+        Assert.Equal(2, reports.Count);
+        Assert.Contains(reports, r => r.Exception is InvalidOperationException && r.Source.Contains("CallSoon"));
+        Assert.Contains(reports, r => r.Exception is FormatException && r.Source.Contains("CallLater"));
+        Assert.All(reports, r => Assert.Null(r.Tasklet));
+    }
+
+    [Fact]
+    public void DefaultReport_WritesOneLineNamingTheTasklet_ThenTheStack()
+    {
+        var saved = Console.Error;
+        var captured = new StringWriter();
+        try
+        {
+            Console.SetError(captured);
+            using var loop = new EventLoop();
+            loop.Spawn(() => throw new InvalidDataException("nobody awaits me"), "lonely");
+            loop.Run();
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        var lines = captured.ToString().Split('\n');
+        Assert.StartsWith("Evergreen: unhandled exception in tasklet 'lonely' (#", lines[0]);
+        Assert.Contains("System.IO.InvalidDataException: nobody awaits me", lines[0]);
+        Assert.Contains(lines, l => l.TrimStart().StartsWith("at "));
+    }
+
+    [Fact]
+    public void CallFromThread_FromARealThread_RunsOnTheLoopThread()
+    {
+        Run(async loop =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            var ranOn = new List<int>();
+            var done = new TaskCompletionSource();
+            var thread = new Thread(() =>
+            {
+                for (int i = 0; i < 100; i++) loop.CallFromThread(() => ranOn.Add(Environment.CurrentManagedThreadId));
+                loop.CallFromThread(() => done.SetResult());
+            });
+            thread.Start();
+            await done.Task; // a foreign wait: keeps the loop alive until the thread's calls arrive
+            thread.Join();
+            Assert.Equal(100, ranOn.Count);
+            Assert.All(ranOn, id => Assert.Equal(loopThread, id));
+        });
+    }
+
+    [Fact]
+    public void CallFromThread_WakesABlockedRunForever()
+    {
+        using var loop = new EventLoop();
+        int loopThread = Environment.CurrentManagedThreadId;
+        int? ranOn = null;
+        var thread = new Thread(() =>
+        {
+            Thread.Sleep(20);
+            loop.CallFromThread(() =>
+            {
+                ranOn = Environment.CurrentManagedThreadId;
+                loop.Stop();
+            });
+        });
+        thread.Start();
+        loop.RunForever();
+        thread.Join();
+        Assert.Equal(loopThread, ranOn);
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void RunForever_RunsUntilStop_EvenWithNothingToDo()
+    {
+        using var loop = new EventLoop();
+        int ticks = 0;
+        loop.CallLater(Ms(5), () => ticks++);
+        loop.CallLater(Ms(30), () => { ticks++; loop.Stop(); });
+        var clock = Stopwatch.StartNew();
+        loop.RunForever();
+        Assert.Equal(2, ticks);
+        Assert.True(clock.Elapsed >= Ms(29));
+        Assert.False(loop.IsRunning);
+        loop.Stop(); // not running: does nothing
+        loop.Run();
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void Stop_FromATasklet_ReturnsFromRun_AndRunResumesLater()
+    {
+        using var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            log.Add("before stop");
+            loop.Stop();
+            await Tasklet.Yield();
+            log.Add("after stop");
+        });
+        loop.Run();
+        Assert.Equal(["before stop"], log);
+        loop.Run();
+        Assert.Equal(["before stop", "after stop"], log);
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void MembersFromAnotherThread_AreRefusedWithTheRule()
+    {
+        using var loop = new EventLoop();
+        var errors = new List<Exception?>();
+        var thread = new Thread(() =>
+        {
+            errors.Add(Record.Exception(() => loop.CallSoon(() => { })));
+            errors.Add(Record.Exception(() => loop.CallLater(Ms(1), () => { })));
+            errors.Add(Record.Exception(() => loop.Spawn(() => Task.CompletedTask)));
+            errors.Add(Record.Exception(() => loop.Stop()));
+            errors.Add(Record.Exception(() => loop.Run()));
+            errors.Add(Record.Exception(() => loop.Dispose()));
+            errors.Add(Record.Exception(() => loop.AddSignalHandler(10, () => { })));
+            errors.Add(Record.Exception(() => loop.CallFromThread(() => { }))); // allowed
+        });
+        thread.Start();
+        thread.Join();
+        Assert.All(errors.Take(7), e =>
+        {
+            Assert.IsType<InvalidOperationException>(e);
+            Assert.Contains("must be called on the loop's own thread", e!.Message);
+            Assert.Contains("CallFromThread", e.Message);
+        });
+        Assert.Null(errors[7]);
+        loop.Run(); // runs the cross-thread callback
+        AssertClean(loop);
+    }
+
+    [Fact]
+    public void Dispose_KillsLiveTasklets_RunsTheirFinally_AndFreesEveryHandle()
+    {
+        var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+            finally { log.Add("unwound"); }
+        });
+        loop.CallLater(TimeSpan.FromHours(1), () => log.Add("never"));
+        loop.AddSignalHandler(12, () => { });
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        Assert.True(loop.HandleCount >= 3);
+        loop.Dispose();
+        Assert.Equal(["unwound"], log);
+        Assert.Equal(0, loop.HandleCount);
+        Assert.True(loop.IsDisposed);
+        Assert.Throws<ObjectDisposedException>(() => loop.CallFromThread(() => { }));
+        Assert.Throws<ObjectDisposedException>(() => loop.Run());
+        loop.Dispose(); // twice is fine
+    }
+
+    [Fact]
+    public void GetHandles_ListsTheLoopsOwnHandles_AsInternal()
+    {
+        using var loop = new EventLoop();
+        var handles = loop.GetHandles();
+        Assert.Contains(handles, h => h.Type == "timer" && h.IsInternal);
+        Assert.Contains(handles, h => h.Type == "async" && h.IsInternal);
+        Assert.Empty(loop.GetUserHandles());
+        var sig = loop.AddSignalHandler(12, () => { });
+        var user = Assert.Single(loop.GetUserHandles());
+        Assert.Equal("signal", user.Type);
+        Assert.False(user.HasRef);
+        sig.Cancel();
+        loop.Run();
+        Assert.Empty(loop.GetUserHandles());
+    }
+}

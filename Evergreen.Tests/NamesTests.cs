@@ -1,0 +1,65 @@
+// This file compiles with the default implicit usings of `dotnet new` (System, System.IO,
+// System.Collections.Generic, System.Linq, System.Net.Http, System.Threading,
+// System.Threading.Tasks) plus the namespaces users often add. A public Evergreen type whose
+// name collided with one of theirs would make a reference below ambiguous (CS0104).
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Threading.Channels;
+using Evergreen;
+
+namespace Evergreen.Tests;
+
+public class NamesTests
+{
+    private static readonly string[] UserNamespaces =
+    [
+        "System", "System.IO", "System.Collections.Generic", "System.Linq", "System.Net.Http",
+        "System.Threading", "System.Threading.Tasks", "System.Net", "System.Net.Sockets", "System.Threading.Channels",
+    ];
+
+    [Fact]
+    public void EveryPublicTypeName_CompilesUnqualified_NextToTheDefaultUsings()
+    {
+        Type[] used =
+        [
+            typeof(EventLoop), typeof(Tasklet), typeof(Tasklet<int>), typeof(TaskletState), typeof(TaskletExit),
+            typeof(TaskletKilledException), typeof(TaskletLocal<int>), typeof(TaskletAwaiter), typeof(TaskletAwaiter<int>),
+            typeof(CancelScope), typeof(WaitQueue), typeof(IParkOwner), typeof(LoopCallback), typeof(LoopExceptionEventArgs),
+            typeof(DeadlockException), typeof(UvException), typeof(HandleInfo),
+        ];
+        var exported = typeof(EventLoop).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
+        Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
+    }
+
+    [Fact]
+    public void NoPublicType_CollidesWithATypeInTheNamespacesUsersImport()
+    {
+        var runtimeDir = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
+        var theirs = new Dictionary<string, string>();
+        var assemblies = new List<Assembly> { typeof(object).Assembly };
+        foreach (var path in Directory.GetFiles(runtimeDir, "System*.dll"))
+        {
+            try { assemblies.Add(Assembly.LoadFrom(path)); }
+            catch (Exception e) when (e is BadImageFormatException or FileNotFoundException or FileLoadException) { } // native shims, CoreLib
+        }
+        foreach (var assembly in assemblies)
+        {
+            Type[] types;
+            try { types = assembly.GetExportedTypes(); }
+            catch (Exception) { continue; }
+            foreach (var t in types)
+            {
+                if (!t.IsNested && t.Namespace is { } ns && UserNamespaces.Contains(ns)) theirs.TryAdd(t.Name, t.FullName!);
+            }
+        }
+        Assert.Contains("Lock", theirs.Keys);         // the check sees System.Threading.Lock,
+        Assert.Contains("Channel`1", theirs.Keys);    // System.Threading.Channels.Channel<T>,
+        Assert.Contains("Dns", theirs.Keys);          // and System.Net.Dns
+        var collisions = typeof(EventLoop).Assembly.GetExportedTypes()
+            .Where(t => !t.IsNested && theirs.ContainsKey(t.Name))
+            .Select(t => $"{t.FullName} collides with {theirs[t.Name]}")
+            .ToList();
+        Assert.Empty(collisions);
+    }
+}
