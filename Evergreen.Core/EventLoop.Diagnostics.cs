@@ -74,20 +74,11 @@ public sealed partial class EventLoop
     /// Every native handle of the loop, through <c>uv_walk</c> (libuv's <c>uv_print_all_handles</c>).
     /// Tests assert that none but the loop's own (<see cref="HandleInfo.IsInternal"/>) is left.
     /// </summary>
-    public unsafe IReadOnlyList<HandleInfo> GetHandles()
+    public IReadOnlyList<HandleInfo> GetHandles()
     {
         CheckThread("EventLoop.GetHandles");
         ThrowIfDisposed();
-        var found = new List<IntPtr>();
-        var gc = System.Runtime.InteropServices.GCHandle.Alloc(found);
-        try
-        {
-            LibUv.uv_walk(_loop, &CollectHandle, System.Runtime.InteropServices.GCHandle.ToIntPtr(gc));
-        }
-        finally
-        {
-            gc.Free();
-        }
+        var found = WalkNative();
         var result = new List<HandleInfo>(found.Count);
         foreach (var h in found)
         {
@@ -101,6 +92,22 @@ public sealed partial class EventLoop
 
     /// <summary>The handles that are not the loop's own; empty when everything was closed.</summary>
     public IReadOnlyList<HandleInfo> GetUserHandles() => GetHandles().Where(h => !h.IsInternal).ToList();
+
+    /// <summary>The native handles of the loop that are not closing, through <c>uv_walk</c>.</summary>
+    private unsafe List<IntPtr> WalkNative()
+    {
+        var found = new List<IntPtr>();
+        var gc = System.Runtime.InteropServices.GCHandle.Alloc(found);
+        try
+        {
+            LibUv.uv_walk(_loop, &CollectHandle, System.Runtime.InteropServices.GCHandle.ToIntPtr(gc));
+        }
+        finally
+        {
+            gc.Free();
+        }
+        return found;
+    }
 
     [System.Runtime.InteropServices.UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
     private static void CollectHandle(IntPtr handle, IntPtr arg)
@@ -119,17 +126,7 @@ public sealed partial class EventLoop
     /// <summary>Closes native handles that no managed owner knows of (a safety net for Dispose).</summary>
     private unsafe void CloseForeignHandles()
     {
-        var found = new List<IntPtr>();
-        var gc = System.Runtime.InteropServices.GCHandle.Alloc(found);
-        try
-        {
-            LibUv.uv_walk(_loop, &CollectHandle, System.Runtime.InteropServices.GCHandle.ToIntPtr(gc));
-        }
-        finally
-        {
-            gc.Free();
-        }
-        foreach (var h in found)
+        foreach (var h in WalkNative())
         {
             if (UvHandle.TryFromNative(h) is { } owner) owner.Close();
             else LibUv.uv_close(h, null);

@@ -23,7 +23,7 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     // Hot fields only: everything else lives in _x (TaskletExtras), allocated on first use.
     // Together with its context this keeps a parked tasklet near 140 bytes plus the body's own box.
     internal TaskletContext? _ctx;        // set by Start: the loop, and the SynchronizationContext
-    private object? _body;                // the body delegate before start, the body's Task after
+    private protected object? _body;      // the body delegate before start, the body's Task after
     internal Action<object?>? _cont;      // the parked continuation...
     internal object? _contState;          // ...and its state (usually the async method's box)
     internal IParkOwner? _owner;          // what the park waits on

@@ -3,7 +3,6 @@ namespace Evergreen;
 /// <summary>A <see cref="Tasklet"/> whose body produces a value; <c>await</c> it to get the value.</summary>
 public class Tasklet<T> : Tasklet
 {
-    private readonly Func<Task<T>>? _fn;
     private T _result = default!;
 
     /// <summary>Creates a tasklet that will run <paramref name="body"/> when started.</summary>
@@ -11,15 +10,15 @@ public class Tasklet<T> : Tasklet
     public Tasklet(Func<Task<T>> body, string? name = null) : base(name)
     {
         ArgumentNullException.ThrowIfNull(body);
-        _fn = body;
+        _body = body;
     }
 
     /// <summary>For subclasses, which override <see cref="RunAsync"/>.</summary>
     protected Tasklet(string? name = null) : base(name) { }
 
     /// <summary>The tasklet's body; a subclass overrides it.</summary>
-    protected override Task<T> RunAsync() => _fn is not null
-        ? _fn()
+    protected override Task<T> RunAsync() => _body is Func<Task<T>> f
+        ? f()
         : throw new InvalidOperationException($"{Describe()} has no body: pass a function to the constructor or override RunAsync.");
 
     /// <summary>The value the body returned.</summary>
