@@ -94,13 +94,7 @@ public partial class Tasklet
         return IsDone;
     }
 
-    internal WaitQueue Joiners => Extras.Joiners ??= new WaitQueue(new JoinTarget(this));
-
-    /// <summary>The description of a join, for deadlock reports.</summary>
-    private sealed class JoinTarget(Tasklet target)
-    {
-        public override string ToString() => $"{target.Describe()} to end";
-    }
+    internal WaitQueue Joiners => Extras.Joiners ??= new WaitQueue(this);
 
     /// <summary>Awaits the tasklet: completes when it ends, rethrowing its exception.</summary>
     public TaskletAwaiter GetAwaiter() => new(this);

@@ -16,7 +16,10 @@ public sealed class WaitQueue : IParkOwner
     private Tasklet? _head;
     private Tasklet? _tail;
 
-    /// <summary>Creates a queue; <paramref name="waitingOn"/> names what its waiters wait on (its ToString is used).</summary>
+    /// <summary>
+    /// Creates a queue; <paramref name="waitingOn"/> names what its waiters wait on (its ToString is
+    /// used; a <see cref="Tasklet"/> reads as "tasklet 'x' (#3) to end").
+    /// </summary>
     public WaitQueue(object? waitingOn = null) => _waitingOn = waitingOn;
 
     /// <summary>How many tasklets wait.</summary>
@@ -121,5 +124,10 @@ public sealed class WaitQueue : IParkOwner
     }
 
     /// <inheritdoc/>
-    public override string ToString() => _waitingOn?.ToString() ?? "a wait queue";
+    public override string ToString() => _waitingOn switch
+    {
+        null => "a wait queue",
+        Tasklet t => $"{t.Describe()} to end", // a tasklet's joiners
+        var other => other.ToString() ?? "a wait queue",
+    };
 }
