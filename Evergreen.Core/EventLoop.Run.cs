@@ -228,10 +228,7 @@ public sealed partial class EventLoop
 
     internal void ScheduleContinuation(Tasklet t)
     {
-        var cont = t._cont;
-        var state = t._contState;
-        t._cont = null;
-        t._contState = null;
+        t.TakeContinuation(out var cont, out var state);
         t._queued++;
         _ready.Enqueue(new ReadyItem(t, cont, state, ReadyKind.Continuation));
     }

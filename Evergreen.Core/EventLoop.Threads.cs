@@ -7,7 +7,8 @@
 // A tasklet that ends a step without parking, without being ready and without finishing is
 // awaiting something foreign (an ordinary Task). Such "foreign waits" are counted, and while
 // any exist the async handle is referenced, so the loop stays alive until the continuation
-// arrives instead of reporting a deadlock. The lock also orders CallFromThread against Dispose:
+// arrives instead of reporting a deadlock. KeepAlive holds do the same for waits the loop cannot
+// see (a thread that will CallFromThread to wake a parked tasklet). The lock also orders CallFromThread against Dispose:
 // no thread can touch the async handle after it is closed.
 
 namespace Evergreen;
@@ -19,6 +20,7 @@ public sealed partial class EventLoop
     private Queue<ReadyItem> _draining = new();
     private volatile int _incomingCount;
     private int _foreignWaits;
+    private int _keepAlive;
     private bool _asyncReferenced;
 
     /// <summary>
@@ -29,12 +31,61 @@ public sealed partial class EventLoop
     /// <exception cref="ObjectDisposedException">The loop has been disposed.</exception>
     public void CallFromThread(Action callback)
     {
-        ArgumentNullException.ThrowIfNull(callback);
-        if (!TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action)))
+        if (!TryCallFromThread(callback))
         {
             throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop has been disposed: CallFromThread cannot reach it.");
         }
     }
+
+    /// <summary>
+    /// Like <see cref="CallFromThread"/>, but returns false instead of throwing when the loop has
+    /// been disposed: for threads that may outlive the loop. Thread-safe.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
+    public bool TryCallFromThread(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action));
+    }
+
+    /// <summary>
+    /// Keeps the loop alive for work it cannot see: a thread (or a native library) that will call
+    /// <see cref="CallFromThread"/> later, say to wake a tasklet parked on a <see cref="WaitQueue"/>.
+    /// While a hold is open, <see cref="Run()"/> does not return and reports no deadlock. Dispose the
+    /// hold (from any thread; twice is harmless) when that work is done. Awaiting an ordinary
+    /// <see cref="Task"/> needs no hold: such a foreign wait keeps the loop alive by itself.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another thread than the loop's.</exception>
+    public IDisposable KeepAlive()
+    {
+        CheckThread("EventLoop.KeepAlive");
+        ThrowIfDisposed();
+        _keepAlive++;
+        UpdateAsyncRef();
+        return new Hold(this);
+    }
+
+    private sealed class Hold(EventLoop loop) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            if (loop.IsLoopThread) loop.ReleaseKeepAlive();
+            else loop.TryCallFromThread(loop.ReleaseKeepAlive);
+        }
+    }
+
+    private void ReleaseKeepAlive()
+    {
+        if (_disposed) return;
+        _keepAlive--;
+        UpdateAsyncRef();
+    }
+
+    /// <summary>How many <see cref="KeepAlive"/> holds are open.</summary>
+    public int KeepAliveCount => _keepAlive;
 
     private bool TryPostCrossThread(in ReadyItem item)
     {
@@ -125,7 +176,7 @@ public sealed partial class EventLoop
     /// <summary>The async handle keeps the loop alive while a foreign wait or RunForever needs it.</summary>
     private void UpdateAsyncRef()
     {
-        bool want = _foreignWaits > 0 || (_running && _forever);
+        bool want = _foreignWaits > 0 || _keepAlive > 0 || (_running && _forever);
         if (want == _asyncReferenced || _disposed) return;
         _asyncReferenced = want;
         if (want) _async.Ref(); else _async.Unref();

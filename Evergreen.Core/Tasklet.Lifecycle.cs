@@ -158,7 +158,7 @@ public partial class Tasklet
             }
             if (x.Joiners is { IsEmpty: false } joiners)
             {
-                foreach (var waiter in joiners.Waiters)
+                for (var waiter = joiners.Peek(); waiter is not null; waiter = waiter._waitNext)
                 {
                     if ((waiter._flags & TaskletFlags.AwaitingResult) != 0) observed = true;
                 }

@@ -162,8 +162,7 @@ public partial class Tasklet
             throw new InvalidOperationException($"{Describe()}: a park was awaited twice, or after it ended (await a ParkAsync result exactly once).");
         }
         var loop = _ctx!.Loop;
-        _cont = continuation;
-        _contState = state;
+        StoreContinuation(continuation, state);
         _park = ParkState.Parked;
         long timeout = -1;
         if (_x is { } x)
@@ -261,7 +260,71 @@ public partial class Tasklet
     /// <summary>Parks with a plain <see cref="Action"/> continuation, for custom awaiters.</summary>
     internal void RegisterAction(Action continuation) => Register(s_invokeAction, continuation, _version);
 
+    // The continuation of a park is a delegate and a state. The delegate is nearly always one of a
+    // few statics (the runtime's state-machine-box invoker, its Action invoker, ours), so a tasklet
+    // keeps the state and a 3-bit index into this table instead of a delegate field: 8 bytes less
+    // on every tasklet. An unknown delegate, once the table is full, travels in a small pair object.
+
     private static readonly Action<object?> s_invokeAction = static s => ((Action)s!)();
+    private static readonly Action<object?>?[] s_continuations = [s_invokeAction, null, null, null, null, null];
+    private const int ContinuationShift = 8;
+    private const int PairedContinuation = 7;
+
+    private sealed class ContinuationPair(Action<object?> continuation, object? state)
+    {
+        internal readonly Action<object?> Continuation = continuation;
+        internal readonly object? State = state;
+    }
+
+    private void StoreContinuation(Action<object?> continuation, object? state)
+    {
+        int index = ContinuationIndex(continuation);
+        if (index < 0)
+        {
+            _contState = new ContinuationPair(continuation, state);
+            index = PairedContinuation;
+        }
+        else
+        {
+            _contState = state;
+        }
+        _flags = (TaskletFlags)(((int)_flags & ~(int)TaskletFlags.ContinuationMask) | (index << ContinuationShift));
+    }
+
+    private static int ContinuationIndex(Action<object?> continuation)
+    {
+        var table = s_continuations;
+        for (int i = 0; i < table.Length; i++)
+        {
+            var known = Volatile.Read(ref table[i]);
+            if (ReferenceEquals(known, continuation)) return i;
+            if (known is null)
+            {
+                // Loops on several threads may learn the same delegate at once: first one wins.
+                known = Interlocked.CompareExchange(ref table[i], continuation, null);
+                if (known is null || ReferenceEquals(known, continuation)) return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Takes the parked continuation out of the tasklet, for the ready queue.</summary>
+    internal void TakeContinuation(out Action<object?> continuation, out object? state)
+    {
+        int index = ((int)_flags & (int)TaskletFlags.ContinuationMask) >> ContinuationShift;
+        if (index == PairedContinuation)
+        {
+            var pair = (ContinuationPair)_contState!;
+            continuation = pair.Continuation;
+            state = pair.State;
+        }
+        else
+        {
+            continuation = s_continuations[index]!;
+            state = _contState;
+        }
+        _contState = null;
+    }
 
     // IValueTaskSource: the park as a ValueTask. The token is the park's version, so a stale
     // ValueTask (awaited twice) is caught instead of resuming the wrong park.

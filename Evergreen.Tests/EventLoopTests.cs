@@ -322,3 +322,65 @@ public class EventLoopTests
         Assert.Empty(loop.GetUserHandles());
     }
 }
+
+public class KeepAliveTests
+{
+    [Fact]
+    public void KeepAlive_LetsATaskletWaitForAThreadsCallFromThread_WithoutADeadlockReport()
+    {
+        TestLoop.Run(async loop =>
+        {
+            var gate = new WaitQueue("the worker's answer");
+            var hold = loop.KeepAlive();
+            Assert.Equal(1, loop.KeepAliveCount);
+            int answer = 0;
+            var worker = new Thread(() =>
+            {
+                Thread.Sleep(30);
+                loop.CallFromThread(() =>
+                {
+                    answer = 42;
+                    gate.UnparkOne();
+                });
+                hold.Dispose(); // from the worker thread: released on the loop
+                hold.Dispose(); // twice is harmless
+            });
+            worker.Start();
+            await gate.ParkAsync();
+            worker.Join();
+            Assert.Equal(42, answer);
+            await Tasklet.Yield();
+            Assert.Equal(0, loop.KeepAliveCount);
+        });
+    }
+
+    [Fact]
+    public void WithoutAHold_TheSameWaitIsReportedAsADeadlock()
+    {
+        var release = new ManualResetEventSlim();
+        var e = Assert.Throws<DeadlockException>(() => EventLoop.Run(async () =>
+        {
+            var gate = new WaitQueue("the worker's answer");
+            var loop = EventLoop.Current;
+            new Thread(() =>
+            {
+                release.Wait();
+                Assert.False(loop.TryCallFromThread(() => gate.UnparkOne())); // the loop is gone by then
+            }).Start();
+            await gate.ParkAsync();
+        }));
+        release.Set();
+        Assert.Contains("the worker's answer", e.Message);
+    }
+
+    [Fact]
+    public void TryCallFromThread_AfterDispose_ReturnsFalse()
+    {
+        var loop = new EventLoop();
+        Assert.True(loop.TryCallFromThread(() => { }));
+        loop.Run();
+        loop.Dispose();
+        Assert.False(Task.Run(() => loop.TryCallFromThread(() => { })).GetAwaiter().GetResult());
+        Assert.Throws<ArgumentNullException>(() => loop.TryCallFromThread(null!));
+    }
+}

@@ -183,3 +183,52 @@ public class ParkTests
         });
     }
 }
+
+public class ParkContinuationTests
+{
+    [Fact]
+    public void EveryWayOfAwaitingAPark_ResumesInTheSameTasklet()
+    {
+        // A park remembers its continuation as an index into a table of known delegates, or, for a
+        // delegate it has never seen once the table is full, as a pair object. Exercise them all.
+        TestLoop.Run(async () =>
+        {
+            var queue = new WaitQueue();
+            var me = Tasklet.Current!;
+            var waker = Tasklet.Spawn(async () =>
+            {
+                for (int i = 0; i < 16; i++)
+                {
+                    while (queue.IsEmpty) await Tasklet.Yield();
+                    queue.UnparkOne();
+                }
+            });
+
+            Assert.True(await queue.ParkAsync());                      // the runtime's box invoker
+            Assert.Same(me, Tasklet.Current);
+            Assert.True(await queue.ParkAsync().AsTask());             // ValueTask.AsTask's completion delegate
+            Assert.Same(me, Tasklet.Current);
+
+            var resumed = new List<bool>();
+            for (int i = 0; i < 14; i++)                                 // distinct delegates: fills the table, then pairs
+            {
+                var done = new TaskCompletionSource<bool>();
+                var vt = queue.ParkAsync();
+                var source = (System.Threading.Tasks.Sources.IValueTaskSource<bool>)me;
+                int n = i;
+                source.OnCompleted(_ =>
+                {
+                    resumed.Add(Tasklet.Current == me && n >= 0);
+                    done.SetResult(vt.GetAwaiter().GetResult());
+                }, null, GetToken(vt), System.Threading.Tasks.Sources.ValueTaskSourceOnCompletedFlags.None);
+                Assert.True(await done.Task);
+            }
+            Assert.Equal(14, resumed.Count);
+            Assert.All(resumed, Assert.True);
+            await waker;
+        });
+    }
+
+    private static short GetToken(ValueTask<bool> vt) =>
+        (short)typeof(ValueTask<bool>).GetField("_token", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(vt)!;
+}
