@@ -35,6 +35,8 @@ internal sealed class TaskletContext : SynchronizationContext
             d(state);
             return;
         }
+        // Another thread: Send's contract is to block the caller until the loop has run d. This
+        // never runs on the loop thread (handled above), so the loop itself never blocks here.
         using var done = new ManualResetEventSlim();
         Exception? error = null;
         Loop.PostToContext(Tasklet, s =>

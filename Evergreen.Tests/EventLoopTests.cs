@@ -167,10 +167,13 @@ public class EventLoopTests
         {
             Console.SetError(saved);
         }
+        // Console.Error is process-wide: look for this test's line rather than assume it is first.
         var lines = captured.ToString().Split('\n');
-        Assert.StartsWith("Evergreen: unhandled exception in tasklet 'lonely' (#", lines[0]);
-        Assert.Contains("System.IO.InvalidDataException: nobody awaits me", lines[0]);
-        Assert.Contains(lines, l => l.TrimStart().StartsWith("at "));
+        int at = Array.FindIndex(lines, l => l.StartsWith("Evergreen: unhandled exception in tasklet 'lonely' (#"));
+        Assert.True(at >= 0, captured.ToString());
+        Assert.Contains("System.IO.InvalidDataException: nobody awaits me", lines[at]);
+        Assert.Contains("nobody awaits me", lines[at + 1]);                 // then the stack: the exception,
+        Assert.Contains(lines.Skip(at + 1), l => l.TrimStart().StartsWith("at ")); // and its frames
     }
 
     [Fact]

@@ -1,0 +1,14 @@
+// Evergreen's BenchmarkDotNet micro-benchmarks (docs/benchmarks.md has the numbers).
+//   dotnet run -c Release --project Evergreen.Benchmarks -- --filter '*'        every benchmark
+//   dotnet run -c Release --project Evergreen.Benchmarks -- --filter '*Yield*'  one class
+//   dotnet run -c Release --project Evergreen.Benchmarks -- --memory           bytes per parked tasklet
+using BenchmarkDotNet.Running;
+using Evergreen.Benchmarks;
+
+if (args.Contains("--memory"))
+{
+    return ParkedMemory.Run();
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchConfig.Create());
+return 0;
