@@ -383,7 +383,11 @@ public class KeepAliveTests
         Assert.True(loop.TryCallFromThread(() => { }));
         loop.Run();
         loop.Dispose();
-        Assert.False(Task.Run(() => loop.TryCallFromThread(() => { })).GetAwaiter().GetResult());
+        bool? fromThread = null;
+        var thread = new Thread(() => fromThread = loop.TryCallFromThread(() => { }));
+        thread.Start();
+        thread.Join();
+        Assert.False(fromThread);
         Assert.Throws<ArgumentNullException>(() => loop.TryCallFromThread(null!));
     }
 }
