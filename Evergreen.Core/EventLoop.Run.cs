@@ -168,7 +168,7 @@ public sealed partial class EventLoop
             switch (item.Kind)
             {
                 case ReadyKind.Start:
-                    t.RunFirstStep(this);
+                    t.RunFirstStep();
                     break;
                 case ReadyKind.Continuation:
                     ((Action<object?>)item.Work!)(item.State);

@@ -96,7 +96,11 @@ public partial class Tasklet
 
     internal WaitQueue Joiners => Extras.Joiners ??= new WaitQueue(this);
 
-    /// <summary>Awaits the tasklet: completes when it ends, rethrowing its exception.</summary>
+    /// <summary>
+    /// Awaits the tasklet: completes when it ends, rethrowing its exception. For <c>await</c>
+    /// only: unless the tasklet has ended, getting the awaiter parks the current tasklet.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not in a tasklet, the tasklet awaits itself, or it was never started.</exception>
     public TaskletAwaiter GetAwaiter() => new(this);
 
     /// <summary>Called when the body's task has completed.</summary>

@@ -335,7 +335,7 @@ public partial class Tasklet
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ValueTaskSourceStatus GetStatus(short token) =>
-        token == _version && _park == ParkState.Woken && _queued == 0
+        token == _version && _park == ParkState.Woken
             ? ((_x?.ParkError is null) ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Faulted)
             : ValueTaskSourceStatus.Pending;
 

@@ -168,7 +168,7 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
         : throw new InvalidOperationException($"{Describe()} has no body: pass a function to the constructor or override RunAsync.");
 
     /// <summary>Runs the body's synchronous part; called by the loop for the tasklet's first step.</summary>
-    internal void RunFirstStep(EventLoop loop)
+    internal void RunFirstStep()
     {
         Task task;
         try

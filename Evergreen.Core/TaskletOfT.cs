@@ -31,6 +31,6 @@ public class Tasklet<T> : Tasklet
 
     internal override void CaptureResult(Task body) => _result = ((Task<T>)body).GetAwaiter().GetResult();
 
-    /// <summary>Awaits the tasklet for its value.</summary>
+    /// <summary>Awaits the tasklet for its value (for <c>await</c> only: it parks the current tasklet).</summary>
     public new TaskletAwaiter<T> GetAwaiter() => new(this);
 }
