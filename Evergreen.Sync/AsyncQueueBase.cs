@@ -1,10 +1,11 @@
 // The queues' waiting logic: direct handoff between puts and gets.
 //
-// A queue keeps its items in storage (a FIFO, a stack or a heap: the derived class) and two FIFO
-// lists of parked tasklets: getters waiting for an item and putters waiting for room. Each waiter
-// is a pooled node holding its tasklet and its item, and the node is the park's owner, so a kill,
-// a scope deadline or the park's own timeout takes it out of its list (AbortPark) and leaves the
-// queue as if the wait had never been made.
+// A queue keeps its items in storage (a FIFO, a stack or a heap: the derived class) and three
+// FIFO lists of parked tasklets: getters waiting for an item, putters waiting for room, joiners
+// waiting for TaskDone. Each waiter is a pooled node holding its tasklet and its item; the node
+// is the park's owner, so a kill, a scope deadline or the park's own timeout takes it out of its
+// list (AbortPark) and leaves the queue as if the wait had never been made. The node is also the
+// ValueTask the caller awaits (AsyncQueueBase.Waiters.cs says why), so waiting allocates nothing.
 //
 // Nobody ever wakes a waiter to "go and look": the item moves at wake time.
 //   - A put that finds a parked getter puts the item in the getter's node, unlinks it and wakes
@@ -23,7 +24,6 @@
 
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Runtime.CompilerServices;
 
 namespace Evergreen.Sync;
 
@@ -42,11 +42,11 @@ public abstract partial class AsyncQueueBase<T>
     private LoopAffinity _affinity;
     private readonly int _maxSize;
     private readonly int _id = QueueIds.Next();
-    private WaiterList _getters;
-    private WaiterList _putters;
+    private readonly WaiterList _getters = new();
+    private readonly WaiterList _putters = new();
+    private readonly WaiterList _joiners = new();
     private Waiter? _free;
     private int _unfinished;
-    private WaitQueue? _joiners;
 
     /// <summary>Creates an empty queue holding at most <paramref name="maxSize"/> items; zero or less is unbounded (Python's <c>maxsize</c>).</summary>
     protected AsyncQueueBase(int maxSize) => _maxSize = Math.Max(0, maxSize);
@@ -121,7 +121,8 @@ public abstract partial class AsyncQueueBase<T>
 
     /// <summary>
     /// Puts <paramref name="item"/> in the queue, parking while it is full (Python's <c>put</c>).
-    /// A yield point only when the queue is full; otherwise it completes at once. If a getter is
+    /// A yield point only when the queue is full; otherwise it completes at once. When it parks,
+    /// await the result at once and exactly once (as every park). If a getter is
     /// parked, the item goes straight to the first one. A parked put is moved into the queue by the
     /// get that frees its slot, in FIFO order; once moved, it returns normally even if the tasklet
     /// was killed meanwhile (the kill lands at its next park).
@@ -152,7 +153,7 @@ public abstract partial class AsyncQueueBase<T>
 
     /// <summary>
     /// Takes the next item, parking while the queue is empty (Python's <c>get</c>). A yield point
-    /// only when the queue is empty; otherwise it completes at once. Parked getters are served in
+    /// only when the queue is empty; otherwise it completes at once (await the result at once). Parked getters are served in
     /// FIFO order, each handed its item by the put that brings it: a getter handed an item owns it,
     /// so if it is killed after the handoff, GetAsync still returns the item and the kill lands at
     /// its next park. A cancelled get (kill, <see cref="CancelScope"/>, timeout) takes no item.
@@ -190,33 +191,23 @@ public abstract partial class AsyncQueueBase<T>
             throw new InvalidOperationException(
                 $"TaskDone was called more times than items were put in {this}: each item got is marked done once.");
         }
-        if (--_unfinished == 0) _joiners?.UnparkAll();
+        if (--_unfinished == 0)
+        {
+            while (_joiners.TakeFirst() is { } joiner) joiner.Wake();
+        }
     }
 
     /// <summary>
     /// Waits until every item put has been marked with <see cref="TaskDone"/> (Python's <c>join</c>).
     /// Returns at once, and is then not a yield point, when nothing is unfinished; otherwise it
-    /// parks (a yield point) and can be ended by a kill or a <see cref="CancelScope"/>.
+    /// parks (a yield point) until the count reaches zero; a kill or an expired
+    /// <see cref="CancelScope"/> ends the wait (use <see cref="CancelScope.MoveOnAfterAsync(TimeSpan, Func{Task})"/> for a timeout).
     /// </summary>
     /// <exception cref="InvalidOperationException">It must wait and was called outside a tasklet, or from another loop's thread.</exception>
     public ValueTask JoinAsync()
     {
         Check("JoinAsync");
         return _unfinished == 0 ? default : JoinSlowAsync();
-    }
-
-    /// <summary>
-    /// Like <see cref="JoinAsync()"/>, giving up after <paramref name="timeout"/>. Not a yield point
-    /// when nothing is unfinished.
-    /// </summary>
-    /// <returns>True when every item was marked done, false when the timeout passed first.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
-    /// <exception cref="InvalidOperationException">It must wait and was called outside a tasklet, or from another loop's thread.</exception>
-    public ValueTask<bool> JoinAsync(TimeSpan timeout)
-    {
-        Check("JoinAsync");
-        CheckTimeout(timeout);
-        return _unfinished == 0 ? new ValueTask<bool>(true) : Joiners.ParkAsync(timeout);
     }
 
     /// <inheritdoc/>
@@ -236,17 +227,14 @@ public abstract partial class AsyncQueueBase<T>
         }
     }
 
-    private WaitQueue Joiners => _joiners ??= new WaitQueue(new JoinTarget(this));
-
     private bool TryPutCore(T item)
     {
         AssertInvariants();
-        if (_getters.First is { } getter)
+        if (_getters.TakeFirst() is { } getter)
         {
-            _getters.Remove(getter);
             getter.Item = item;
             _unfinished++;
-            getter.Tasklet!.Unpark();
+            getter.Wake();
             return true;
         }
         if (_maxSize > 0 && StorageCount >= _maxSize) return false;
@@ -264,54 +252,32 @@ public abstract partial class AsyncQueueBase<T>
             return false;
         }
         item = StorageTake();
-        if (_putters.First is { } putter)
+        if (_putters.TakeFirst() is { } putter)
         {
-            _putters.Remove(putter);
             StorageAdd(putter.Item!);
             _unfinished++;
-            putter.Tasklet!.Unpark();
+            putter.Wake();
         }
         return true;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask PutSlowAsync(T item, TimeSpan? timeout)
+    private ValueTask PutSlowAsync(T item, TimeSpan? timeout)
     {
-        var node = Rent(putter: true);
-        try
-        {
-            var park = Tasklet.ParkAsync(node, timeout); // throws outside a tasklet, before the node is linked
-            node.Tasklet = Tasklet.Current;
-            node.Item = item;
-            _putters.Add(node);
-            if (!await park) throw new QueueFullException(this, timeout);
-        }
-        finally
-        {
-            Return(node);
-        }
+        var node = Park(WaiterKind.Put, item, timeout);
+        return new ValueTask(node, node.Version);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<T> GetSlowAsync(TimeSpan? timeout)
+    private ValueTask<T> GetSlowAsync(TimeSpan? timeout)
     {
-        var node = Rent(putter: false);
-        try
-        {
-            var park = Tasklet.ParkAsync(node, timeout);
-            node.Tasklet = Tasklet.Current;
-            _getters.Add(node);
-            if (!await park) throw new QueueEmptyException(this, timeout);
-            return node.Item!;
-        }
-        finally
-        {
-            Return(node);
-        }
+        var node = Park(WaiterKind.Get, default, timeout);
+        return new ValueTask<T>(node, node.Version);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask JoinSlowAsync() => await Joiners.ParkAsync();
+    private ValueTask JoinSlowAsync()
+    {
+        var node = Park(WaiterKind.Join, default, null);
+        return new ValueTask(node, node.Version);
+    }
 
     private void Check(string member)
     {
@@ -335,12 +301,6 @@ public abstract partial class AsyncQueueBase<T>
         Debug.Assert(_getters.Count == 0 || count == 0, "getters wait only while the queue is empty");
         Debug.Assert(_putters.Count == 0 || count == _maxSize, "putters wait only while the queue is full");
         Debug.Assert(_unfinished >= count, "every queued item is unfinished");
-    }
-
-    /// <summary>Names what joiners wait on, for deadlock reports.</summary>
-    private sealed class JoinTarget(AsyncQueueBase<T> queue)
-    {
-        public override string ToString() => $"{queue} until its {queue._unfinished} unfinished items are marked done";
     }
 }
 
