@@ -122,8 +122,8 @@ public abstract partial class AsyncQueueBase<T>
     /// <summary>
     /// Puts <paramref name="item"/> in the queue, parking while it is full (Python's <c>put</c>).
     /// A yield point only when the queue is full; otherwise it completes at once. When it parks,
-    /// await the result at once and exactly once (as every park). If a getter is
-    /// parked, the item goes straight to the first one. A parked put is moved into the queue by the
+    /// await the result at once and exactly once (as every park). If a getter is parked, the item
+    /// goes straight to the first one. A parked put is moved into the queue by the
     /// get that frees its slot, in FIFO order; once moved, it returns normally even if the tasklet
     /// was killed meanwhile (the kill lands at its next park).
     /// A cancelled put (kill, <see cref="CancelScope"/>, timeout) puts nothing.
@@ -153,8 +153,9 @@ public abstract partial class AsyncQueueBase<T>
 
     /// <summary>
     /// Takes the next item, parking while the queue is empty (Python's <c>get</c>). A yield point
-    /// only when the queue is empty; otherwise it completes at once (await the result at once). Parked getters are served in
-    /// FIFO order, each handed its item by the put that brings it: a getter handed an item owns it,
+    /// only when the queue is empty; otherwise it completes at once. When it parks, await the
+    /// result at once and exactly once (as every park). Parked getters are served in FIFO order,
+    /// each handed its item by the put that brings it: a getter handed an item owns it,
     /// so if it is killed after the handoff, GetAsync still returns the item and the kill lands at
     /// its next park. A cancelled get (kill, <see cref="CancelScope"/>, timeout) takes no item.
     /// </summary>
@@ -200,7 +201,8 @@ public abstract partial class AsyncQueueBase<T>
     /// <summary>
     /// Waits until every item put has been marked with <see cref="TaskDone"/> (Python's <c>join</c>).
     /// Returns at once, and is then not a yield point, when nothing is unfinished; otherwise it
-    /// parks (a yield point) until the count reaches zero; a kill or an expired
+    /// parks (a yield point) until the count reaches zero (joiners woken then return even if more
+    /// items are put before they run, as in Python); a kill or an expired
     /// <see cref="CancelScope"/> ends the wait (use <see cref="CancelScope.MoveOnAfterAsync(TimeSpan, Func{Task})"/> for a timeout).
     /// </summary>
     /// <exception cref="InvalidOperationException">It must wait and was called outside a tasklet, or from another loop's thread.</exception>
