@@ -1,0 +1,229 @@
+// The barrier: a cyclic rendezvous of a fixed number of parties (Python's threading.Barrier).
+//
+// Each generation collects parties-1 parked waiters in arrival order; the party that arrives last
+// does not park: it runs the action, then wakes every waiter with success (FIFO) and starts the
+// next generation at once. Because a woken park's outcome is fixed (trio's rule), a released waiter
+// returns its index even if it is killed before it runs, so Python's "draining" state is not
+// needed: nothing of the old generation is left when the last party returns.
+//
+// Breaking is the delicate part. Python breaks the barrier when a waiter times out; here any end
+// of a park that is not our wake-up (its own timeout, a kill, an expired cancel scope) goes through
+// AbortPark, and AbortPark breaks the barrier there and then: it removes the leaver and wakes every
+// other waiter with a BrokenBarrierException. Breaking later, when the leaver resumes, would let
+// a party arriving in between count the leaver and release a generation that is one short.
+//
+// Must never: wake a waiter twice (each leaves _waiters as it is woken), run user code from
+// AbortPark (it only unparks), or let a waiter of one generation count in the next (_generation
+// tells the last party whether its action reset or broke the barrier under it).
+
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Evergreen.Sync;
+
+/// <summary>
+/// A cyclic barrier for a fixed number of tasklets (Evergreen's <c>Barrier</c>, Python's
+/// <c>threading.Barrier</c>): each party calls <see cref="WaitAsync"/>, and all are released
+/// together when the last one arrives, after <see cref="AsyncBarrier(int, Action?)"/>'s action
+/// has run once. Then the barrier is ready for the next round. A waiter that times out, is killed
+/// or is cancelled breaks the barrier for everyone, as do <see cref="Abort"/> and an action that
+/// throws; <see cref="Reset"/> makes it usable again. Waiters are woken first come first served.
+/// Loop thread only: the barrier binds to the loop of the first thread that uses it.
+/// </summary>
+[DebuggerDisplay("{ToString(),nq} {WaitersDisplay,nq}")]
+public sealed class AsyncBarrier : IParkOwner
+{
+    private static int s_lastId;
+
+    private readonly int _id = Interlocked.Increment(ref s_lastId);
+    private readonly int _parties;
+    private readonly Action? _action;
+    private readonly List<Tasklet> _waiters;   // this generation's parked waiters, in arrival order
+    private LoopAffinity _affinity;
+    private int _generation;                    // bumped by every release, reset and break
+    private bool _inAction;
+    private string? _brokenBy;                  // null while not broken
+    private Exception? _brokenCause;
+
+    /// <summary>
+    /// Creates a barrier for <paramref name="parties"/> tasklets. <paramref name="action"/>, if
+    /// given, runs once per round in the last tasklet to arrive, before the others are released.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="parties"/> is less than 1.</exception>
+    public AsyncBarrier(int parties, Action? action = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parties, 1);
+        _parties = parties;
+        _action = action;
+        _waiters = new List<Tasklet>(Math.Min(parties, 64));
+    }
+
+    /// <summary>How many tasklets must call <see cref="WaitAsync"/> to pass the barrier. Not a yield point.</summary>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread.</exception>
+    public int Parties
+    {
+        get
+        {
+            _affinity.Check("AsyncBarrier.Parties");
+            return _parties;
+        }
+    }
+
+    /// <summary>How many tasklets wait in the current round (Python's <c>n_waiting</c>); 0 when broken. Not a yield point.</summary>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread.</exception>
+    public int WaitingCount
+    {
+        get
+        {
+            _affinity.Check("AsyncBarrier.WaitingCount");
+            return _waiters.Count;
+        }
+    }
+
+    /// <summary>True while the barrier is broken (until <see cref="Reset"/>). Not a yield point.</summary>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread.</exception>
+    public bool IsBroken
+    {
+        get
+        {
+            _affinity.Check("AsyncBarrier.IsBroken");
+            return _brokenBy is not null;
+        }
+    }
+
+    /// <summary>
+    /// Arrives at the barrier. Every party but the last parks (a yield point) until the last one
+    /// arrives; the last one runs the action and releases them all without yielding (not a yield
+    /// point), and so does a call on a broken barrier, which fails at once. A party that leaves
+    /// early breaks the barrier for all: on <paramref name="timeout"/> it gets a
+    /// <see cref="BrokenBarrierException"/>, when killed <see cref="TaskletExit"/>, when a
+    /// <see cref="CancelScope"/> expires <see cref="TimeoutException"/>, and every other waiter a
+    /// <see cref="BrokenBarrierException"/>. A party woken by the release keeps its index even if
+    /// it is killed before it runs. Allocates nothing in steady state.
+    /// </summary>
+    /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <returns>The arrival index, distinct in each round: 0 for the first to arrive, <see cref="Parties"/>-1 for the last.</returns>
+    /// <exception cref="BrokenBarrierException">The barrier is or became broken (reset, aborted, a waiter left, the action threw), or this wait timed out.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread, from the barrier's own action, or outside a tasklet when it would have to wait.</exception>
+    public ValueTask<int> WaitAsync(TimeSpan? timeout = null)
+    {
+        _affinity.Check("AsyncBarrier.WaitAsync");
+        Tasklet.TimeoutTicks(timeout, nameof(timeout)); // validate on every path
+        if (_inAction)
+        {
+            throw new InvalidOperationException($"{this}: an AsyncBarrier's action cannot wait on the barrier it is running for.");
+        }
+        if (_brokenBy is not null) return ValueTask.FromException<int>(Broken());
+        int index = _waiters.Count;
+        if (index + 1 == _parties) return Release(index);
+
+        var me = Tasklet.CurrentForPark("AsyncBarrier.WaitAsync");
+        var park = Tasklet.ParkAsync(this, timeout); // refuses a tasklet already waiting, before it joins
+        _waiters.Add(me);
+        return WaitForReleaseAsync(park, index, timeout);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> WaitForReleaseAsync(ValueTask<bool> park, int index, TimeSpan? timeout)
+    {
+        // AbortPark has already broken the barrier if the park ends any way but our wake-up.
+        if (!await park)
+        {
+            throw new BrokenBarrierException($"{this}: the wait timed out after {CancelScope.Format(timeout!.Value)}, which broke the barrier for every party.");
+        }
+        return index;
+    }
+
+    /// <summary>The last party: run the action, then release the round.</summary>
+    private ValueTask<int> Release(int index)
+    {
+        int generation = _generation;
+        if (_action is { } action)
+        {
+            _inAction = true;
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                _inAction = false;
+                Break($"its action threw {e.GetType().Name}: {e.Message}", e);
+                return ValueTask.FromException<int>(e);
+            }
+            finally
+            {
+                _inAction = false;
+            }
+            if (generation != _generation)
+            {
+                return ValueTask.FromException<int>(new BrokenBarrierException(
+                    $"{this}: the barrier's action reset or broke the barrier before the round was released."));
+            }
+        }
+        _generation++;
+        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Unpark();
+        _waiters.Clear();
+        return new ValueTask<int>(index);
+    }
+
+    /// <summary>
+    /// Returns the barrier to its empty, unbroken state (Python's <c>reset()</c>): every tasklet
+    /// waiting now gets a <see cref="BrokenBarrierException"/>, and later waits start a new round.
+    /// Not a yield point.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread.</exception>
+    public void Reset()
+    {
+        _affinity.Check("AsyncBarrier.Reset");
+        _brokenBy = null;
+        _brokenCause = null;
+        _generation++;
+        WakeAllBroken($"{this} was reset while this tasklet waited.");
+    }
+
+    /// <summary>
+    /// Breaks the barrier (Python's <c>abort()</c>): every waiting tasklet, and every later
+    /// <see cref="WaitAsync"/> until <see cref="Reset"/>, gets a <see cref="BrokenBarrierException"/>.
+    /// Not a yield point.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from another loop's thread.</exception>
+    public void Abort()
+    {
+        _affinity.Check("AsyncBarrier.Abort");
+        Break("it was aborted", null);
+    }
+
+    void IParkOwner.AbortPark(Tasklet tasklet)
+    {
+        int i = _waiters.IndexOf(tasklet);
+        if (i < 0) return;
+        _waiters.RemoveAt(i);
+        Break($"{tasklet.Describe()} stopped waiting (timed out, killed or cancelled)", null);
+    }
+
+    private void Break(string why, Exception? cause)
+    {
+        _brokenBy = why;
+        _brokenCause = cause;
+        _generation++;
+        WakeAllBroken(null);
+    }
+
+    /// <summary>Wakes every waiter with its own exception (one each, so their stack traces stay apart).</summary>
+    private void WakeAllBroken(string? message)
+    {
+        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Unpark(Broken(message));
+        _waiters.Clear();
+    }
+
+    private BrokenBarrierException Broken(string? message = null) =>
+        new(message ?? $"{this}: the barrier is broken because {_brokenBy} (Reset it to use it again).", _brokenCause);
+
+    private string WaitersDisplay => _waiters.Count == 0 ? "" : "waiters: " + string.Join(", ", _waiters.Select(t => t.Describe()));
+
+    /// <summary>Names the barrier and its state, e.g. "AsyncBarrier #2 (1 of 3 waiting)": what deadlock reports print.</summary>
+    public override string ToString() =>
+        $"AsyncBarrier #{_id} ({(_brokenBy is not null ? $"broken, {_parties} parties" : $"{_waiters.Count} of {_parties} waiting")})";
+}
