@@ -12,12 +12,19 @@
 // other waiter with a BrokenBarrierException. Breaking later, when the leaver resumes, would let
 // a party arriving in between count the leaver and release a generation that is one short.
 //
+// A waiter needs its index after the wake, so WaitAsync returns a ValueTask<int> over a pooled
+// Waiter node that forwards to the tasklet's own park: the continuation is registered with the
+// park, so the waiter resumes straight from the ready queue. (A PoolingAsyncValueTaskMethodBuilder
+// method would do the same work, but its completion posts the caller's continuation through the
+// tasklet's SynchronizationContext: a delegate allocated and an extra trip through the ready queue
+// on every park.)
+//
 // Must never: wake a waiter twice (each leaves _waiters as it is woken), run user code from
 // AbortPark (it only unparks), or let a waiter of one generation count in the next (_generation
 // tells the last party whether its action reset or broke the barrier under it).
 
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
@@ -38,7 +45,8 @@ public sealed class AsyncBarrier : IParkOwner
     private readonly int _id = Interlocked.Increment(ref s_lastId);
     private readonly int _parties;
     private readonly Action? _action;
-    private readonly List<Tasklet> _waiters;   // this generation's parked waiters, in arrival order
+    private readonly List<Waiter> _waiters;    // this generation's parked waiters, in arrival order
+    private Waiter? _free;                      // pooled nodes, linked through NextFree
     private LoopAffinity _affinity;
     private int _generation;                    // bumped by every release, reset and break
     private bool _inAction;
@@ -55,7 +63,7 @@ public sealed class AsyncBarrier : IParkOwner
         ArgumentOutOfRangeException.ThrowIfLessThan(parties, 1);
         _parties = parties;
         _action = action;
-        _waiters = new List<Tasklet>(Math.Min(parties, 64));
+        _waiters = new List<Waiter>(Math.Min(parties, 64));
     }
 
     /// <summary>How many tasklets must call <see cref="WaitAsync"/> to pass the barrier. Not a yield point.</summary>
@@ -120,19 +128,11 @@ public sealed class AsyncBarrier : IParkOwner
 
         var me = Tasklet.CurrentForPark("AsyncBarrier.WaitAsync");
         var park = Tasklet.ParkAsync(this, timeout); // refuses a tasklet already waiting, before it joins
-        _waiters.Add(me);
-        return WaitForReleaseAsync(park, index, timeout);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> WaitForReleaseAsync(ValueTask<bool> park, int index, TimeSpan? timeout)
-    {
-        // AbortPark has already broken the barrier if the park ends any way but our wake-up.
-        if (!await park)
-        {
-            throw new BrokenBarrierException($"{this}: the wait timed out after {CancelScope.Format(timeout!.Value)}, which broke the barrier for every party.");
-        }
-        return index;
+        var waiter = _free ?? new Waiter(this);
+        _free = waiter.NextFree;
+        waiter.Start(me, index, timeout, park);
+        _waiters.Add(waiter);
+        return new ValueTask<int>(waiter, waiter.Version);
     }
 
     /// <summary>The last party: run the action, then release the round.</summary>
@@ -148,7 +148,6 @@ public sealed class AsyncBarrier : IParkOwner
             }
             catch (Exception e)
             {
-                _inAction = false;
                 Break($"its action threw {e.GetType().Name}: {e.Message}", e);
                 return ValueTask.FromException<int>(e);
             }
@@ -163,7 +162,7 @@ public sealed class AsyncBarrier : IParkOwner
             }
         }
         _generation++;
-        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Unpark();
+        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Tasklet!.Unpark();
         _waiters.Clear();
         return new ValueTask<int>(index);
     }
@@ -197,8 +196,10 @@ public sealed class AsyncBarrier : IParkOwner
 
     void IParkOwner.AbortPark(Tasklet tasklet)
     {
-        int i = _waiters.IndexOf(tasklet);
+        int i = _waiters.Count - 1;
+        while (i >= 0 && !ReferenceEquals(_waiters[i].Tasklet, tasklet)) i--;
         if (i < 0) return;
+        _waiters[i].Aborted = true;
         _waiters.RemoveAt(i);
         Break($"{tasklet.Describe()} stopped waiting (timed out, killed or cancelled)", null);
     }
@@ -214,16 +215,99 @@ public sealed class AsyncBarrier : IParkOwner
     /// <summary>Wakes every waiter with its own exception (one each, so their stack traces stay apart).</summary>
     private void WakeAllBroken(string? message)
     {
-        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Unpark(Broken(message));
+        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Tasklet!.Unpark(Broken(message));
         _waiters.Clear();
     }
 
     private BrokenBarrierException Broken(string? message = null) =>
         new(message ?? $"{this}: the barrier is broken because {_brokenBy} (Reset it to use it again).", _brokenCause);
 
-    private string WaitersDisplay => _waiters.Count == 0 ? "" : "waiters: " + string.Join(", ", _waiters.Select(t => t.Describe()));
+    private string WaitersDisplay => _waiters.Count == 0 ? "" : "waiters: " + string.Join(", ", _waiters.Select(w => w.Tasklet!.Describe()));
 
     /// <summary>Names the barrier and its state, e.g. "AsyncBarrier #2 (1 of 3 waiting)": what deadlock reports print.</summary>
     public override string ToString() =>
         $"AsyncBarrier #{_id} ({(_brokenBy is not null ? $"broken, {_parties} parties" : $"{_waiters.Count} of {_parties} waiting")})";
+
+    /// <summary>
+    /// One parked party: its index, and the source of the ValueTask WaitAsync returned, which forwards to
+    /// the tasklet's park. Pooled by the barrier; back in the pool once its result is read.
+    /// </summary>
+    private sealed class Waiter : IValueTaskSource<int>
+    {
+        private readonly AsyncBarrier _barrier;
+        private readonly Action _onParkEnded;
+        private ValueTask<bool> _park;
+        private Action<object?>? _continuation;
+        private object? _state;
+        private int _index;
+        private TimeSpan? _timeout;
+
+        internal Waiter(AsyncBarrier barrier)
+        {
+            _barrier = barrier;
+            _onParkEnded = OnParkEnded;
+        }
+
+        internal Tasklet? Tasklet;
+        internal Waiter? NextFree;
+        internal bool Aborted;          // its park was ended by AbortPark (timeout, kill, scope)
+        internal short Version;         // the token of the ValueTask handed out; bumped on reuse
+
+        internal void Start(Tasklet tasklet, int index, TimeSpan? timeout, ValueTask<bool> park)
+        {
+            Tasklet = tasklet;
+            _index = index;
+            _timeout = timeout;
+            _park = park;
+            Aborted = false;
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token)
+        {
+            CheckToken(token);
+            if (!_park.IsCompleted) return ValueTaskSourceStatus.Pending;
+            return Aborted || _park.IsFaulted ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
+        }
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            CheckToken(token);
+            _continuation = continuation;
+            _state = state;
+            // Registers with the tasklet's park (its Action continuation is a known delegate: no allocation).
+            _park.GetAwaiter().UnsafeOnCompleted(_onParkEnded);
+        }
+
+        private void OnParkEnded()
+        {
+            var continuation = _continuation!;
+            var state = _state;
+            _continuation = null;
+            _state = null;
+            continuation(state);
+        }
+
+        public int GetResult(short token)
+        {
+            CheckToken(token);
+            var park = _park;
+            int index = _index;
+            var timeout = _timeout;
+            _park = default;
+            Tasklet = null;
+            Version++;
+            NextFree = _barrier._free;
+            _barrier._free = this;
+            if (!park.GetAwaiter().GetResult()) // throws the kill, the scope's timeout or the break
+            {
+                throw new BrokenBarrierException($"{_barrier}: the wait timed out after {CancelScope.Format(timeout!.Value)}, which broke the barrier for every party.");
+            }
+            return index;
+        }
+
+        private void CheckToken(short token)
+        {
+            if (token != Version) throw new InvalidOperationException("an AsyncBarrier.WaitAsync result was used after it was awaited (await it exactly once).");
+        }
+    }
 }
