@@ -366,6 +366,36 @@ public class AsyncBarrierTests
     }
 
     [Fact]
+    public void WaitAsync_CanBeAwaitedAsATaskOrWithoutContext_AndOnlyOnce()
+    {
+        Run(async () =>
+        {
+            var barrier = new AsyncBarrier(2);
+            var viaTask = Tasklet.Spawn(async () => await barrier.WaitAsync().AsTask());
+            await Tasklet.Yield();
+            Assert.Equal(1, await barrier.WaitAsync());
+            Assert.Equal(0, await viaTask);
+
+            var withoutContext = Tasklet.Spawn(async () => await barrier.WaitAsync().ConfigureAwait(false));
+            await Tasklet.Yield();
+            Assert.Equal(1, await barrier.WaitAsync());
+            Assert.Equal(0, await withoutContext);
+
+            ValueTask<int> awaited = default;
+            var twice = Tasklet.Spawn(async () =>
+            {
+                awaited = barrier.WaitAsync();
+                return await awaited;
+            });
+            await Tasklet.Yield();
+            Assert.Equal(1, await barrier.WaitAsync());
+            Assert.Equal(0, await twice);
+            var e = Assert.Throws<InvalidOperationException>(() => awaited.GetAwaiter().GetResult());
+            Assert.Contains("exactly once", e.Message);
+        });
+    }
+
+    [Fact]
     public void SteadyState_Rounds_AllocateNothingPerOperation()
     {
         Run(async () =>
