@@ -274,8 +274,11 @@ public sealed class AsyncBarrier : IParkOwner
             CheckToken(token);
             _continuation = continuation;
             _state = state;
-            // Registers with the tasklet's park (its Action continuation is a known delegate: no allocation).
-            _park.GetAwaiter().UnsafeOnCompleted(_onParkEnded);
+            // Registers with the tasklet's park as the core's own awaiters do: an Action continuation
+            // travels through the park's first, always-known delegate slot, so it never allocates.
+            // (_park.GetAwaiter().UnsafeOnCompleted would go through the runtime's delegate, which
+            // the park must learn, and pays 32 B per park once its small table of them is full.)
+            Tasklet!.RegisterAction(_onParkEnded);
         }
 
         private void OnParkEnded()
