@@ -107,7 +107,8 @@ public sealed class AsyncBarrier : IParkOwner
     /// <see cref="BrokenBarrierException"/>, when killed <see cref="TaskletExit"/>, when a
     /// <see cref="CancelScope"/> expires <see cref="TimeoutException"/>, and every other waiter a
     /// <see cref="BrokenBarrierException"/>. A party woken by the release keeps its index even if
-    /// it is killed before it runs. Allocates nothing in steady state.
+    /// it is killed before it runs. Allocates nothing in steady state. Await the result at once
+    /// (exactly once): the park is registered by the await.
     /// </summary>
     /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <returns>The arrival index, distinct in each round: 0 for the first to arrive, <see cref="Parties"/>-1 for the last.</returns>

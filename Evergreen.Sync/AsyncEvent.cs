@@ -80,7 +80,7 @@ public sealed class AsyncEvent
     /// <see cref="Set"/> (true) or <paramref name="timeout"/> (false). A kill throws
     /// <see cref="TaskletExit"/> and an expired <see cref="CancelScope"/> throws
     /// <see cref="TimeoutException"/>; a cancelled or timed-out wait leaves the event as it was.
-    /// Allocates nothing.
+    /// Allocates nothing. Await the result at once: the park is registered by the await.
     /// </summary>
     /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <returns>True when the flag is (or was) set, false when the timeout passed first.</returns>
