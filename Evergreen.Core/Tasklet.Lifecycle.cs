@@ -17,7 +17,7 @@ public partial class Tasklet
         _ctx?.Loop.CheckThread("Tasklet.Kill");
         if (IsDone) return;
         error ??= new TaskletExit();
-        if (_life == Lifecycle.Created || _body is not Task)
+        if ((_flags & TaskletFlags.BodyEntered) == 0)
         {
             // Never ran (not started, or its start is still in the ready queue): it never will.
             _body = null;

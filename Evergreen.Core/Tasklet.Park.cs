@@ -262,11 +262,12 @@ public partial class Tasklet
 
     // The continuation of a park is a delegate and a state. The delegate is nearly always one of a
     // few statics (the runtime's state-machine-box invoker, its Action invoker, ours), so a tasklet
-    // keeps the state and a 3-bit index into this table instead of a delegate field: 8 bytes less
-    // on every tasklet. An unknown delegate, once the table is full, travels in a small pair object.
+    // keeps the state and a 3-bit index into a ContinuationTable instead of a delegate field: 8
+    // bytes less on every tasklet. An unknown delegate, once the table is full, travels in a small
+    // pair object.
 
     private static readonly Action<object?> s_invokeAction = static s => ((Action)s!)();
-    private static readonly Action<object?>?[] s_continuations = [s_invokeAction, null, null, null, null, null];
+    private static readonly ContinuationTable s_continuations = new(capacity: 7, s_invokeAction);
     private const int ContinuationShift = 8;
     private const int PairedContinuation = 7;
 
@@ -278,7 +279,7 @@ public partial class Tasklet
 
     private void StoreContinuation(Action<object?> continuation, object? state)
     {
-        int index = ContinuationIndex(continuation);
+        int index = s_continuations.IndexOf(continuation);
         if (index < 0)
         {
             _contState = new ContinuationPair(continuation, state);
@@ -289,23 +290,6 @@ public partial class Tasklet
             _contState = state;
         }
         _flags = (TaskletFlags)(((int)_flags & ~(int)TaskletFlags.ContinuationMask) | (index << ContinuationShift));
-    }
-
-    private static int ContinuationIndex(Action<object?> continuation)
-    {
-        var table = s_continuations;
-        for (int i = 0; i < table.Length; i++)
-        {
-            var known = Volatile.Read(ref table[i]);
-            if (ReferenceEquals(known, continuation)) return i;
-            if (known is null)
-            {
-                // Loops on several threads may learn the same delegate at once: first one wins.
-                known = Interlocked.CompareExchange(ref table[i], continuation, null);
-                if (known is null || ReferenceEquals(known, continuation)) return i;
-            }
-        }
-        return -1;
     }
 
     /// <summary>Takes the parked continuation out of the tasklet, for the ready queue.</summary>
@@ -320,7 +304,7 @@ public partial class Tasklet
         }
         else
         {
-            continuation = s_continuations[index]!;
+            continuation = s_continuations[index];
             state = _contState;
         }
         _contState = null;

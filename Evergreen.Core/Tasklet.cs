@@ -49,6 +49,7 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
         Foreign = 4,          // counted in the loop's foreign waits (awaits an ordinary Task)
         AwaitingResult = 8,   // parked in another tasklet's joiners by `await tasklet`
         Observed = 16,        // its failure is observed by a runner (EventLoop.Run's main)
+        BodyEntered = 32,     // its first step has begun: the body runs (or ran)
         ContinuationMask = 0x700, // which known continuation delegate the park holds (Tasklet.Park.cs)
     }
 
@@ -170,6 +171,7 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     /// <summary>Runs the body's synchronous part; called by the loop for the tasklet's first step.</summary>
     internal void RunFirstStep()
     {
+        _flags |= TaskletFlags.BodyEntered;
         Task task;
         try
         {

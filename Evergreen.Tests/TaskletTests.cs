@@ -453,3 +453,26 @@ public class TaskletTests
         });
     }
 }
+
+public class TaskletSelfKillTests
+{
+    [Fact]
+    public void KillingItselfInItsFirstStep_LandsAtItsFirstPark_AsTaskletExit()
+    {
+        // The body is running, though RunAsync has not returned its Task yet: not "never ran".
+        TestLoop.Run(async () =>
+        {
+            var log = new List<string>();
+            var t = Tasklet.Spawn(async () =>
+            {
+                Tasklet.Current!.Kill();
+                log.Add($"still running, {Tasklet.Current!.State}");
+                try { await Tasklet.Yield(); }
+                catch (TaskletExit) { log.Add("TaskletExit at the first park"); throw; }
+            });
+            await t.JoinAsync();
+            Assert.Equal(["still running, Running", "TaskletExit at the first park"], log);
+            Assert.Equal(TaskletState.Killed, t.State);
+        });
+    }
+}
