@@ -1,0 +1,417 @@
+using Evergreen.Sync;
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+/// <summary>AsyncChannel: Evergreen's test_channel, buffering, close, fairness, kill and timeout at every wait.</summary>
+public class AsyncChannelTests
+{
+    [Fact]
+    public void SendFirst_ParksUntilTheReceiverTakesTheValue()
+    {
+        // Evergreen's test_channel_simple, with the order of events checked.
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<string>();
+            var log = new List<string>();
+            var sender = Tasklet.Spawn(async () =>
+            {
+                log.Add("send");
+                await ch.SendAsync("test");
+                log.Add("sent");
+            });
+            var receiver = Tasklet.Spawn(async () =>
+            {
+                await Tasklet.Yield();
+                Assert.Equal(1, ch.WaitingSenders);
+                Assert.Equal(TaskletState.Parked, sender.State);
+                Assert.Contains("sending on AsyncChannel<String>", sender.WaitingOn);
+                log.Add("received " + await ch.ReceiveAsync());
+            });
+            await sender;
+            await receiver;
+            Assert.Equal(["send", "received test", "sent"], log);
+            Assert.Equal(0, ch.WaitingSenders);
+        });
+    }
+
+    [Fact]
+    public void ReceiveFirst_TheSenderHandsOverWithoutWaiting()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var log = new List<string>();
+            var receiver = Tasklet.Spawn(async () => log.Add("received " + await ch.ReceiveAsync()));
+            await Tasklet.Yield();
+            Assert.Equal(1, ch.WaitingReceivers);
+            Assert.Contains("receiving from", receiver.WaitingOn);
+            var send = ch.SendAsync(7);
+            Assert.True(send.IsCompletedSuccessfully); // a receiver waited: not a yield point
+            log.Add("sent");
+            await receiver;
+            Assert.Equal(["sent", "received 7"], log);
+        });
+    }
+
+    [Fact]
+    public void SendException_IsThrownByTheReceiver()
+    {
+        // Evergreen's test_channel_exception.
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var sender = Tasklet.Spawn(async () => await ch.SendExceptionAsync(new InvalidDataException("boom")));
+            var e = await Assert.ThrowsAsync<InvalidDataException>(async () => await ch.ReceiveAsync());
+            Assert.Equal("boom", e.Message);
+            await sender;
+
+            var buffered = new AsyncChannel<int>(2);
+            await buffered.SendExceptionAsync(new FormatException("first"));
+            await buffered.SendAsync(2);
+            Assert.Throws<FormatException>(() => buffered.TryReceive(out _));
+            Assert.Equal(2, await buffered.ReceiveAsync());
+            Assert.Throws<ArgumentNullException>(() => { _ = buffered.SendExceptionAsync(null!); });
+        });
+    }
+
+    [Fact]
+    public void AwaitForeach_ReceivesInOrder_AndEndsWhenClosedAndDrained()
+    {
+        // Evergreen's channel iteration, ended by Close instead of a break.
+        Run(async () =>
+        {
+            foreach (int capacity in new[] { 0, 3 })
+            {
+                var ch = new AsyncChannel<string>(capacity);
+                var sender = Tasklet.Spawn(async () =>
+                {
+                    await ch.SendAsync("hello");
+                    await ch.SendAsync("world");
+                    await ch.SendAsync("!");
+                    ch.Close();
+                });
+                var got = new List<string>();
+                await foreach (var s in ch) got.Add(s);
+                Assert.Equal(["hello", "world", "!"], got);
+                await sender;
+            }
+        });
+    }
+
+    [Fact]
+    public void Buffered_SendsReturnAtOnceUntilFull_ThenTheFirstWaitingSenderMovesIn()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(2);
+            Assert.Equal(2, ch.Capacity);
+            Assert.True(ch.SendAsync(1).IsCompletedSuccessfully);
+            Assert.True(ch.TrySend(2));
+            Assert.False(ch.TrySend(3));
+            Assert.Equal(2, ch.Count);
+            var log = new List<string>();
+            var third = Tasklet.Spawn(async () => { await ch.SendAsync(3); log.Add("3 buffered"); });
+            var fourth = Tasklet.Spawn(async () => { await ch.SendAsync(4); log.Add("4 buffered"); });
+            await Tasklet.Yield();
+            Assert.Equal(2, ch.WaitingSenders);
+            Assert.Equal(1, await ch.ReceiveAsync());
+            Assert.Equal(2, ch.Count);                 // 3 took the freed slot
+            Assert.Equal(1, ch.WaitingSenders);
+            await third;
+            Assert.Equal(["3 buffered"], log);
+            Assert.True(ch.TryReceive(out var v));
+            Assert.Equal(2, v);
+            await fourth;
+            Assert.Equal(3, await ch.ReceiveAsync());
+            Assert.Equal(4, await ch.ReceiveAsync());
+            Assert.False(ch.TryReceive(out _));
+            Assert.Equal(0, ch.Count);
+        });
+    }
+
+    [Fact]
+    public void TrySend_OnARendezvous_SucceedsOnlyWithAWaitingReceiver()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            Assert.False(ch.TrySend(1));
+            Assert.False(ch.TryReceive(out _));
+            var receiver = Tasklet.Spawn(async () => await ch.ReceiveAsync());
+            await Tasklet.Yield();
+            Assert.True(ch.TrySend(5));
+            Assert.Equal(5, await receiver);
+            var sender = Tasklet.Spawn(async () => await ch.SendAsync(6));
+            await Tasklet.Yield();
+            Assert.True(ch.TryReceive(out var v));
+            Assert.Equal(6, v);
+            await sender;
+        });
+    }
+
+    [Fact]
+    public void Senders_AreServedFifo()
+    {
+        Run(async () =>
+        {
+            foreach (int capacity in new[] { 0, 1 })
+            {
+                var ch = new AsyncChannel<int>(capacity);
+                var done = new List<int>();
+                var senders = Enumerable.Range(1, 4).Select(i => Tasklet.Spawn(async () => { await ch.SendAsync(i); done.Add(i); })).ToList();
+                await Tasklet.Yield();
+                var got = new List<int>();
+                for (int i = 0; i < 4; i++) got.Add(await ch.ReceiveAsync());
+                foreach (var s in senders) await s;
+                Assert.Equal([1, 2, 3, 4], got);
+                Assert.Equal([1, 2, 3, 4], done);
+            }
+        });
+    }
+
+    [Fact]
+    public void Receivers_AreServedFifo()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(5);
+            var got = new List<(int Receiver, int Value)>();
+            var receivers = Enumerable.Range(1, 4).Select(i => Tasklet.Spawn(async () => got.Add((i, await ch.ReceiveAsync())))).ToList();
+            await Tasklet.Yield();
+            Assert.Equal(4, ch.WaitingReceivers);
+            for (int v = 10; v < 14; v++) await ch.SendAsync(v);
+            Assert.Equal(0, ch.Count);                // each value went straight to a receiver
+            foreach (var r in receivers) await r;
+            Assert.Equal([(1, 10), (2, 11), (3, 12), (4, 13)], got);
+        });
+    }
+
+    [Fact]
+    public void Close_ReceiversDrainTheBuffer_ThenGetClosed_SendersGetClosedAtOnce()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(3);
+            await ch.SendAsync(1);
+            await ch.SendAsync(2);
+            ch.Close();
+            ch.Close(); // harmless
+            Assert.True(ch.IsClosed);
+            var e = await Assert.ThrowsAsync<AsyncChannelClosedException>(async () => await ch.SendAsync(3));
+            Assert.Contains("is closed", e.Message);
+            Assert.IsAssignableFrom<InvalidOperationException>(e);
+            Assert.False(ch.TrySend(3));
+            Assert.Equal(1, await ch.ReceiveAsync());
+            Assert.True(ch.TryReceive(out var two));
+            Assert.Equal(2, two);
+            Assert.False(ch.TryReceive(out _));
+            await Assert.ThrowsAsync<AsyncChannelClosedException>(async () => await ch.ReceiveAsync());
+            await Assert.ThrowsAsync<AsyncChannelClosedException>(async () => await ch.SendExceptionAsync(new Exception()));
+        });
+    }
+
+    [Fact]
+    public void Close_WakesParkedSendersAndReceivers_WithClosed()
+    {
+        Run(async () =>
+        {
+            var full = new AsyncChannel<int>(1);
+            await full.SendAsync(1);
+            var senders = Enumerable.Range(2, 2).Select(i => Tasklet.Spawn(() => Record.ExceptionAsync(async () => await full.SendAsync(i)))).ToList();
+            var empty = new AsyncChannel<int>();
+            var receivers = Enumerable.Range(0, 2).Select(_ => Tasklet.Spawn(() => Record.ExceptionAsync(async () => await empty.ReceiveAsync()))).ToList();
+            await Tasklet.Yield();
+            full.Close();
+            empty.Close();
+            Assert.Equal(0, full.WaitingSenders);
+            Assert.Equal(0, empty.WaitingReceivers);
+            foreach (var t in senders.Concat(receivers)) Assert.IsType<AsyncChannelClosedException>(await t);
+            Assert.Equal(1, await full.ReceiveAsync()); // the parked senders' values were not sent
+            Assert.False(full.TryReceive(out _));
+        });
+    }
+
+    [Fact]
+    public void KilledSender_SendsNothing_AndTheNextSenderIsServed()
+    {
+        Run(async () =>
+        {
+            foreach (int capacity in new[] { 0, 1 })
+            {
+                var ch = new AsyncChannel<int>(capacity);
+                if (capacity == 1) await ch.SendAsync(0);
+                var victim = Tasklet.Spawn(async () => await ch.SendAsync(1));
+                var next = Tasklet.Spawn(async () => await ch.SendAsync(2));
+                await Tasklet.Yield();
+                victim.Kill();
+                await victim.JoinAsync();
+                Assert.Equal(TaskletState.Killed, victim.State);
+                Assert.Equal(1, ch.WaitingSenders);
+                if (capacity == 1) Assert.Equal(0, await ch.ReceiveAsync());
+                Assert.Equal(2, await ch.ReceiveAsync());
+                await next;
+                Assert.False(ch.TryReceive(out _));
+            }
+        });
+    }
+
+    [Fact]
+    public void KilledReceiver_TakesNothing_AndTheNextReceiverGetsTheValue()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var victim = Tasklet.Spawn(async () => await ch.ReceiveAsync());
+            var next = Tasklet.Spawn(async () => await ch.ReceiveAsync());
+            await Tasklet.Yield();
+            victim.Kill();
+            await victim.JoinAsync();
+            Assert.Equal(1, ch.WaitingReceivers);
+            await ch.SendAsync(9);
+            Assert.Equal(9, await next);
+        });
+    }
+
+    [Fact]
+    public void WokenReceiverKilledBeforeItRuns_KeepsTheValue()
+    {
+        // trio's rule: the value handed over at wake time is the receiver's; the kill lands later.
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var log = new List<string>();
+            var receiver = Tasklet.Spawn(async () =>
+            {
+                log.Add("got " + await ch.ReceiveAsync());
+                try { await Tasklet.Yield(); }
+                catch (TaskletExit) { log.Add("killed at the next park"); throw; }
+            });
+            await Tasklet.Yield();
+            Assert.True(ch.TrySend(4));
+            receiver.Kill();
+            await receiver.JoinAsync();
+            Assert.Equal(["got 4", "killed at the next park"], log);
+        });
+    }
+
+    [Fact]
+    public void WokenSenderKilledBeforeItRuns_ItsValueStaysReceived()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            bool sendReturned = false;
+            var sender = Tasklet.Spawn(async () =>
+            {
+                await ch.SendAsync(4);
+                sendReturned = true;
+                await Tasklet.Yield();
+            });
+            await Tasklet.Yield();
+            Assert.True(ch.TryReceive(out var v));
+            sender.Kill();
+            await sender.JoinAsync();
+            Assert.Equal(4, v);
+            Assert.True(sendReturned);
+        });
+    }
+
+    [Fact]
+    public void ScopeTimeout_AtEveryWait_LeavesTheChannelUnchanged()
+    {
+        Run(async () =>
+        {
+            var rendezvous = new AsyncChannel<int>();
+            var full = new AsyncChannel<int>(1);
+            await full.SendAsync(1);
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(2))) await rendezvous.SendAsync(5);
+            });
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(2))) await rendezvous.ReceiveAsync();
+            });
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(2))) await full.SendAsync(2);
+            });
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(TimeSpan.Zero)) await rendezvous.SendExceptionAsync(new Exception());
+            });
+            Assert.Equal(0, rendezvous.WaitingSenders + rendezvous.WaitingReceivers + full.WaitingSenders);
+            Assert.False(rendezvous.TryReceive(out _));
+            Assert.Equal(1, full.Count);
+            Assert.Equal(1, await full.ReceiveAsync());
+            Assert.False(full.TryReceive(out _));
+            Assert.False(await CancelScope.MoveOnAfterAsync(Ms(1), async () => { await rendezvous.ReceiveAsync(); }));
+            Assert.True(rendezvous.TrySend(1) == false);
+        });
+    }
+
+    [Fact]
+    public void Misuse_IsRefused_WithTheRule()
+    {
+        Run(async () =>
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => new AsyncChannel<int>(-1));
+            var ch = new AsyncChannel<int>();
+            Assert.Equal(0, ch.Count);
+            var e = await Task.Run(() => Record.Exception(() => ch.TrySend(1)));
+            Assert.IsType<InvalidOperationException>(e);
+            var loop = EventLoop.Current;
+            Exception? outside = null;
+            loop.CallSoon(() => outside = Record.Exception(() => { _ = ch.ReceiveAsync(); }));
+            await Tasklet.Yield();
+            Assert.IsType<InvalidOperationException>(outside);
+            Assert.Contains("outside any tasklet", outside!.Message);
+        });
+    }
+
+    [Fact]
+    public void ToString_SaysWhatIsWaiting()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(2);
+            await ch.SendAsync(1);
+            var r = ch.ToString();
+            Assert.Contains($"AsyncChannel<Int32> #{ch.Id}", r);
+            Assert.Contains("capacity 2, 1 buffered", r);
+            ch.Close();
+            Assert.EndsWith("closed)", ch.ToString());
+            Assert.Contains("rendezvous", new AsyncChannel<int>().ToString());
+        });
+    }
+
+    [Fact]
+    public void PingPong_AllocatesNothingInSteadyState()
+    {
+        // Measured inline: a helper async method would allocate its state machine in Debug builds.
+        Run(async () =>
+        {
+            var ping = new AsyncChannel<int>();
+            var pong = new AsyncChannel<int>();
+            const int Rounds = 2000;
+            var other = Tasklet.Spawn(async () =>
+            {
+                for (int i = 0; i < 2 * Rounds; i++) await pong.SendAsync(await ping.ReceiveAsync() + 1);
+            });
+            long allocated = 0;
+            for (int pass = 0; pass < 2; pass++) // the first pass warms up the pools
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < Rounds; i++)
+                {
+                    await ping.SendAsync(i);
+                    if (await pong.ReceiveAsync() != i + 1) throw new InvalidOperationException("wrong value");
+                }
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            await other;
+            Assert.True(allocated < Rounds, $"{allocated} B for {Rounds} round trips");
+        });
+    }
+}
