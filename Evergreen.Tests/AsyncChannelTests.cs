@@ -414,4 +414,102 @@ public class AsyncChannelTests
             Assert.True(allocated < Rounds, $"{allocated} B for {Rounds} round trips");
         });
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(42)]
+    [InlineData(1234)]
+    public void Random_SendsReceivesClosesAndKills_EveryValueIsReceivedExactlyOnce_OrItsSendFailed(int seed)
+    {
+        Run(async () =>
+        {
+            var rng = new Random(seed);
+            int capacity = rng.Next(3);
+            var ch = new AsyncChannel<int>(capacity);
+            var sent = new HashSet<int>();        // sends that returned (or TrySend true)
+            var unsent = new HashSet<int>();      // sends that threw: killed, timed out, closed
+            var received = new List<int>();
+            int nextValue = 0;
+            string Where() => $"seed {seed}, capacity {capacity}";
+
+            TimeSpan? RandomScope() => rng.Next(4) switch { 0 => TimeSpan.Zero, 1 => Ms(1), _ => null };
+
+            async Task Worker()
+            {
+                while (!ch.IsClosed)
+                {
+                    int op = rng.Next(5);
+                    var span = RandomScope();
+                    using (span is { } t ? CancelScope.FailAfter(t) : null)
+                    {
+                        if (op == 0)
+                        {
+                            int v = nextValue++;
+                            try
+                            {
+                                await ch.SendAsync(v);
+                                sent.Add(v);
+                            }
+                            catch (Exception e) when (e is TaskletExit or TimeoutException or AsyncChannelClosedException)
+                            {
+                                unsent.Add(v);
+                                if (e is not TimeoutException) throw;
+                            }
+                        }
+                        else if (op == 1)
+                        {
+                            int v = nextValue++;
+                            if (ch.TrySend(v)) sent.Add(v); else unsent.Add(v);
+                        }
+                        else if (op <= 3)
+                        {
+                            try { received.Add(await ch.ReceiveAsync()); }
+                            catch (TimeoutException) { }
+                        }
+                        else if (ch.TryReceive(out var v))
+                        {
+                            received.Add(v);
+                        }
+                    }
+                    await Tasklet.Yield();
+                }
+            }
+
+            var workers = new List<Tasklet>();
+            Tasklet SpawnWorker()
+            {
+                var w = Tasklet.Spawn(async () =>
+                {
+                    try { await Worker(); }
+                    catch (Exception e) when (e is TaskletExit or AsyncChannelClosedException) { }
+                });
+                workers.Add(w);
+                return w;
+            }
+            for (int i = 0; i < 5; i++) SpawnWorker();
+            for (int step = 0; step < 1500; step++)
+            {
+                if (rng.Next(10) == 0)
+                {
+                    var live = workers.Where(w => w.IsAlive).ToList();
+                    if (live.Count > 0) live[rng.Next(live.Count)].Kill();
+                    SpawnWorker();
+                }
+                await Tasklet.Yield();
+                Assert.True(ch.Count <= ch.Capacity, Where());
+                Assert.True(ch.WaitingReceivers == 0 || (ch.Count == 0 && ch.WaitingSenders == 0), $"receivers wait on a non-empty channel, {Where()}");
+                Assert.True(ch.WaitingSenders == 0 || ch.Count == ch.Capacity, $"senders wait on a buffer with room, {Where()}");
+                Assert.True(received.Count == received.Distinct().Count(), $"a value was received twice, {Where()}");
+            }
+            ch.Close();
+            foreach (var w in workers) await w.JoinAsync();
+            while (ch.TryReceive(out var left)) received.Add(left);
+            Assert.True(received.Count == received.Distinct().Count(), $"a value was received twice, {Where()}");
+            Assert.True(sent.SetEquals(received), $"sent and received differ: sent-only [{string.Join(",", sent.Except(received))}], received-only [{string.Join(",", received.Except(sent))}], {Where()}");
+            Assert.Empty(sent.Intersect(unsent));
+            Assert.Equal(nextValue, sent.Count + unsent.Count);
+            Assert.True(received.Count > 100, $"only {received.Count} values went through, {Where()}");
+        });
+    }
 }
