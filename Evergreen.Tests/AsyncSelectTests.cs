@@ -275,4 +275,136 @@ public class AsyncSelectTests
             Assert.IsType<InvalidOperationException>(e);
         });
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(99)]
+    [InlineData(2024)]
+    public void Random_SelectsSendsReceivesAndKills_EveryValueIsReceivedExactlyOnce_OrItsSendFailed(int seed)
+    {
+        Run(async () =>
+        {
+            var rng = new Random(seed);
+            AsyncChannel<int>[] channels = [new(0), new(1), new(2)];
+            var sent = new HashSet<int>();
+            var unsent = new HashSet<int>();
+            var received = new List<int>();
+            int nextValue = 0, selectsFired = 0, selectsParkedAndAborted = 0;
+            string Where() => $"seed {seed}";
+            TimeSpan? RandomSpan() => rng.Next(4) switch { 0 => TimeSpan.Zero, 1 => Ms(1), _ => null };
+
+            async Task Select()
+            {
+                var select = new AsyncSelect();
+                var sends = new Dictionary<int, int>();   // branch -> value
+                foreach (var ch in channels)
+                {
+                    switch (rng.Next(3))
+                    {
+                        case 0:
+                            select.OnReceive(ch, received.Add);
+                            break;
+                        case 1:
+                            int v = nextValue++;
+                            sends[select.BranchCount] = v;
+                            select.OnSend(ch, v);
+                            break;
+                    }
+                }
+                if (rng.Next(4) == 0 || select.BranchCount == 0) select.OnDefault();
+                if (rng.Next(3) == 0 && RandomSpan() is { } t) select.OnTimeout(t);
+                int fired = -1;
+                try
+                {
+                    fired = await select.WaitAsync();
+                    selectsFired++;
+                }
+                catch (Exception e) when (e is TaskletExit or TimeoutException)
+                {
+                    selectsParkedAndAborted++;
+                    throw;
+                }
+                finally
+                {
+                    foreach (var (branch, v) in sends) (branch == fired ? sent : unsent).Add(v);
+                }
+            }
+
+            async Task Worker()
+            {
+                while (!channels.All(c => c.IsClosed))
+                {
+                    var ch = channels[rng.Next(channels.Length)];
+                    var span = RandomSpan();
+                    try
+                    {
+                        using (span is { } t ? CancelScope.FailAfter(t) : null)
+                        {
+                            switch (rng.Next(4))
+                            {
+                                case 0:
+                                    int v = nextValue++;
+                                    try
+                                    {
+                                        await ch.SendAsync(v);
+                                        sent.Add(v);
+                                    }
+                                    catch
+                                    {
+                                        unsent.Add(v);
+                                        throw;
+                                    }
+                                    break;
+                                case 1:
+                                    received.Add(await ch.ReceiveAsync());
+                                    break;
+                                default:
+                                    await Select();
+                                    break;
+                            }
+                        }
+                    }
+                    catch (Exception e) when (e is TimeoutException or AsyncChannelClosedException) { }
+                    await Tasklet.Yield();
+                }
+            }
+
+            var workers = new List<Tasklet>();
+            void SpawnWorker() => workers.Add(Tasklet.Spawn(async () =>
+            {
+                try { await Worker(); }
+                catch (TaskletExit) { }
+            }));
+            for (int i = 0; i < 5; i++) SpawnWorker();
+            for (int step = 0; step < 1500; step++)
+            {
+                if (rng.Next(8) == 0)
+                {
+                    var live = workers.Where(w => w.IsAlive).ToList();
+                    if (live.Count > 0) live[rng.Next(live.Count)].Kill();
+                    SpawnWorker();
+                }
+                await Tasklet.Yield();
+                foreach (var ch in channels)
+                {
+                    Assert.True(ch.Count <= ch.Capacity, Where());
+                    Assert.True(ch.WaitingReceivers == 0 || (ch.Count == 0 && ch.WaitingSenders == 0), $"receivers wait on a non-empty {ch}, {Where()}");
+                    Assert.True(ch.WaitingSenders == 0 || ch.Count == ch.Capacity, $"senders wait on a buffer with room in {ch}, {Where()}");
+                }
+                Assert.True(received.Count == received.Distinct().Count(), $"a value was received twice, {Where()}");
+            }
+            foreach (var ch in channels) ch.Close();
+            foreach (var w in workers) await w.JoinAsync();
+            foreach (var ch in channels)
+            {
+                while (ch.TryReceive(out var left)) received.Add(left);
+            }
+            Assert.True(received.Count == received.Distinct().Count(), $"a value was received twice, {Where()}");
+            Assert.True(sent.SetEquals(received), $"sent and received differ: sent-only [{string.Join(",", sent.Except(received))}], received-only [{string.Join(",", received.Except(sent))}], {Where()}");
+            Assert.Empty(sent.Intersect(unsent));
+            Assert.Equal(nextValue, sent.Count + unsent.Count);
+            Assert.True(selectsFired > 100 && selectsParkedAndAborted > 10, $"{selectsFired} selects fired, {selectsParkedAndAborted} aborted, {Where()}");
+        });
+    }
 }
