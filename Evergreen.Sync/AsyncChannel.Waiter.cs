@@ -151,7 +151,16 @@ public sealed partial class AsyncChannel<T>
         w.Select = select;
         w.Branch = branch;
         w.Value = value;
-        if (sender) _senders.Append(w); else _receivers.Append(w);
+        if (sender)
+        {
+            _senders.Append(w);
+            NotifyReadable();
+        }
+        else
+        {
+            _receivers.Append(w);
+            NotifyWritable();
+        }
         return w;
     }
 

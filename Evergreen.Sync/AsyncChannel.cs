@@ -131,6 +131,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         node.Tasklet = t;
         t.BeginPark(node, -1, yielding: false);
         _senders.Append(node);
+        NotifyReadable();
         return new ValueTask(t, t._version);
     }
 
@@ -167,6 +168,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         t.BeginPark(node, -1, yielding: false);
         node.ParkToken = t._version;
         _receivers.Append(node);
+        NotifyWritable();
         return new ValueTask<T>(node, node.Version);
     }
 
@@ -205,6 +207,9 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             _receivers.Remove(r);
             CompleteReceiver(r, default!, ClosedError());
         }
+        _readable?.UnparkAll();
+        _writable?.UnparkAll();
+        if (_count == 0) _completion?.TrySetResult();
     }
 
     /// <summary>Sends without waiting, if a receiver waits or the buffer has room. The caller checked <see cref="_closed"/>.</summary>
@@ -223,6 +228,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             slot.Value = value;
             slot.Error = error;
             _count++;
+            NotifyReadable();
             return true;
         }
         return false;
@@ -250,6 +256,11 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
                 _count++;
                 CompleteSender(s, null);
             }
+            else
+            {
+                NotifyWritable();
+                if (_closed && _count == 0) _completion?.TrySetResult();
+            }
             return true;
         }
         if (_senders.Head is { } sender)
@@ -269,7 +280,8 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
 
     internal void CheckAffinity(string member) => _affinity.Check(member);
 
-    internal AsyncChannelClosedException ClosedError() => new($"{Describe()} is closed");
+    internal AsyncChannelClosedException ClosedError() =>
+        new($"{Describe()} is closed" + (_closeCause is null ? "" : $": {_closeCause.Message}"), _closeCause);
 
     /// <summary>Wakes a sender whose value was taken (<paramref name="error"/> null) or refused.</summary>
     private void CompleteSender(Waiter node, Exception? error)

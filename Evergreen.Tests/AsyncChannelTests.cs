@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Evergreen.Sync;
 using static Evergreen.Tests.TestLoop;
 
@@ -510,6 +511,75 @@ public class AsyncChannelTests
             Assert.Empty(sent.Intersect(unsent));
             Assert.Equal(nextValue, sent.Count + unsent.Count);
             Assert.True(received.Count > 100, $"only {received.Count} values went through, {Where()}");
+        });
+    }
+
+    [Fact]
+    public void SystemChannel_WrittenByAThread_IsReadByATaskletOnTheLoopThread()
+    {
+        Run(async () =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            foreach (var channel in new[] { Channel.CreateUnbounded<int>(), Channel.CreateBounded<int>(2) })
+            {
+                var forwarded = new AsyncChannel<int>();
+                var reader = Tasklet.Spawn(async () =>
+                {
+                    var me = Tasklet.Current;
+                    await foreach (var x in channel.Reader.ReadAllAsync())
+                    {
+                        Assert.Equal(loopThread, Environment.CurrentManagedThreadId);
+                        Assert.Same(me, Tasklet.Current);
+                        await forwarded.SendAsync(x);  // a foreign wait, then an Evergreen one
+                    }
+                    forwarded.Close();
+                }, "reader");
+                var writer = new Thread(() =>
+                {
+                    for (int i = 0; i < 100; i++) channel.Writer.WriteAsync(i).AsTask().GetAwaiter().GetResult();
+                    channel.Writer.Complete();
+                });
+                writer.Start();
+                var got = new List<int>();
+                await foreach (var x in forwarded) got.Add(x);
+                await reader;
+                await Task.Run(writer.Join);
+                Assert.Equal(Enumerable.Range(0, 100), got);
+            }
+        });
+    }
+
+    [Fact]
+    public void ChannelReaderAndWriterViews_WorkForSystemChannelsCode()
+    {
+        Run(async () =>
+        {
+            foreach (int capacity in new[] { 0, 2 })
+            {
+                var ch = new AsyncChannel<int>(capacity);
+                ChannelWriter<int> writer = ch.AsChannelWriter();
+                ChannelReader<int> reader = ch.AsChannelReader();
+                Assert.Same(reader, ch.AsChannelReader());
+                var producer = Tasklet.Spawn(async () =>
+                {
+                    for (int i = 0; i < 5; i++)
+                    {
+                        if (!writer.TryWrite(i)) await writer.WriteAsync(i);
+                    }
+                    if (capacity > 0) Assert.True(await writer.WaitToWriteAsync()); // on a rendezvous it would wait for a ReceiveAsync
+                    writer.Complete(new IOException("the producer is done"));
+                    Assert.False(writer.TryComplete());
+                });
+                var got = new List<int>();
+                await foreach (var x in reader.ReadAllAsync()) got.Add(x);
+                Assert.Equal([0, 1, 2, 3, 4], got);
+                await producer;
+                Assert.True(reader.Completion.IsCompleted);
+                Assert.False(await writer.WaitToWriteAsync());
+                var e = await Assert.ThrowsAsync<AsyncChannelClosedException>(async () => await reader.ReadAsync());
+                Assert.IsType<IOException>(e.InnerException);
+                Assert.Contains("the producer is done", e.Message);
+            }
         });
     }
 }
