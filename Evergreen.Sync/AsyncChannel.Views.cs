@@ -7,7 +7,9 @@ namespace Evergreen.Sync;
 // Their WaitToRead/WaitToWrite need "wait until an operation could succeed" without performing it,
 // which the channel itself never does, so the views park on two lazily created WaitQueues that
 // the channel pokes when the answer may have changed (a value buffered or a sender parked; a slot
-// freed or a receiver parked; Close). The pokes cost one null check while no view waits.
+// freed or a receiver parked; Close). The pokes cost one null check while no view waits. The views
+// are for compatibility, not speed: a WaitTo* that parks runs a (pooled) async method, whose
+// completion goes through the tasklet's SynchronizationContext (one small allocation per park).
 
 public sealed partial class AsyncChannel<T>
 {

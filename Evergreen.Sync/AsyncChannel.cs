@@ -24,7 +24,7 @@
 // its park ended, or let a value be both buffered and handed to a receiver.
 
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
@@ -162,14 +162,21 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             return error is null ? new ValueTask<T>(value) : ValueTask.FromException<T>(error);
         }
         if (_closed) return ValueTask.FromException<T>(ClosedError());
-        var t = Tasklet.CurrentForPark("AsyncChannel.ReceiveAsync");
+        var node = ParkReceiver("AsyncChannel.ReceiveAsync");
+        return new ValueTask<T>(node, node.Version);
+    }
+
+    /// <summary>Parks the current tasklet as a receiver; its waiter is the source of the receive's ValueTask.</summary>
+    private Waiter ParkReceiver(string member)
+    {
+        var t = Tasklet.CurrentForPark(member);
         var node = Rent(sender: false);
         node.Tasklet = t;
         t.BeginPark(node, -1, yielding: false);
         node.ParkToken = t._version;
         _receivers.Append(node);
         NotifyWritable();
-        return new ValueTask<T>(node, node.Version);
+        return node;
     }
 
     /// <summary>
@@ -337,35 +344,59 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         return new Enumerator(this, cancellationToken);
     }
 
-    private sealed class Enumerator(AsyncChannel<T> channel, CancellationToken token) : IAsyncEnumerator<T>
+    /// <summary>
+    /// The <c>await foreach</c> enumerator. A parked step is a ValueTask whose source is the
+    /// enumerator, forwarding to its receive waiter: no state machine, no allocation per step.
+    /// </summary>
+    private sealed class Enumerator(AsyncChannel<T> channel, CancellationToken token) : IAsyncEnumerator<T>, IValueTaskSource<bool>
     {
+        private Waiter? _node;
+        private short _nodeToken;
+        private short _version;
+
         public T Current { get; private set; } = default!;
 
         public ValueTask<bool> MoveNextAsync()
         {
             token.ThrowIfCancellationRequested();
             channel._affinity.Check("AsyncChannel.MoveNextAsync");
+            if (_node is not null) throw new InvalidOperationException("an AsyncChannel enumerator moves one step at a time (await MoveNextAsync before calling it again)");
             if (channel.TryReceiveCore(out var value, out var error))
             {
                 if (error is not null) return ValueTask.FromException<bool>(error);
                 Current = value;
                 return new ValueTask<bool>(true);
             }
-            return channel._closed ? new ValueTask<bool>(false) : MoveNextSlowAsync();
+            if (channel._closed) return new ValueTask<bool>(false);
+            _node = channel.ParkReceiver("AsyncChannel.MoveNextAsync");
+            _nodeToken = _node.Version;
+            return new ValueTask<bool>(this, ++_version);
         }
 
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<bool> MoveNextSlowAsync()
+        ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => Receive(token).GetStatus(_nodeToken);
+
+        void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            Receive(token).OnCompleted(continuation, state, _nodeToken, flags);
+
+        bool IValueTaskSource<bool>.GetResult(short token)
         {
+            var receive = Receive(token);
+            _node = null;
             try
             {
-                Current = await channel.ReceiveAsync();
+                Current = receive.GetResult(_nodeToken);
                 return true;
             }
             catch (AsyncChannelClosedException) when (channel._closed && channel._count == 0)
             {
                 return false;
             }
+        }
+
+        private IValueTaskSource<T> Receive(short token)
+        {
+            if (token != _version || _node is null) throw new InvalidOperationException("an AsyncChannel MoveNextAsync result was awaited twice (await it exactly once)");
+            return _node;
         }
 
         public ValueTask DisposeAsync() => default;

@@ -15,8 +15,8 @@
 // ready branch completed, and may use the same channels).
 
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
@@ -39,7 +39,7 @@ namespace Evergreen.Sync;
 /// Loop thread only.
 /// </summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class AsyncSelect : IParkOwner
+public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
 {
     private readonly List<Branch> _branches = [];
     private int _timeoutIndex = -1;
@@ -48,6 +48,8 @@ public sealed class AsyncSelect : IParkOwner
     private int _defaultIndex = -1;
     private Action? _onDefault;
     private Tasklet? _parked;   // the tasklet while the select is parked
+    private short _parkToken;   // its park's token
+    private short _version;     // the token of the ValueTask WaitAsync returned
     private int _fired = -1;
     private bool _waiting;
     private LoopAffinity _affinity;
@@ -149,21 +151,32 @@ public sealed class AsyncSelect : IParkOwner
             _onDefault?.Invoke();
             return new ValueTask<int>(_defaultIndex);
         }
-        var park = Tasklet.ParkAsync(this, _timeoutIndex >= 0 ? _timeout : null);
-        _parked = Tasklet.Current;
+        _ = Tasklet.ParkAsync(this, _timeoutIndex >= 0 ? _timeout : null); // awaited through this select, below
+        var t = Tasklet.Current!;
+        _parked = t;
+        _parkToken = t._version;
         _waiting = true;
         _fired = -1;
         for (int i = 0; i < _branches.Count; i++) _branches[i].Register(this, i);
-        return WaitSlowAsync(park);
+        return new ValueTask<int>(this, ++_version);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> WaitSlowAsync(ValueTask<bool> park)
+    // A parked wait is a ValueTask whose source is the select: it forwards to the tasklet's park
+    // and runs the fired branch in GetResult. No async state machine, so nothing is allocated and
+    // nothing goes through the tasklet's SynchronizationContext on the way back.
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => Park(token).GetStatus(_parkToken);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        Park(token).OnCompleted(continuation, state, _parkToken, flags);
+
+    int IValueTaskSource<int>.GetResult(short token)
     {
+        var park = Park(token);
         bool woken;
         try
         {
-            woken = await park;
+            woken = park.GetResult(_parkToken); // a kill or a scope throws here; AbortPark took every waiter back
         }
         finally
         {
@@ -175,9 +188,18 @@ public sealed class AsyncSelect : IParkOwner
             _onTimeout?.Invoke();
             return _timeoutIndex;
         }
-        int fired = _fired;
-        _branches[fired].CompleteFired();
-        return _branches[fired].Index;
+        var fired = _branches[_fired];
+        fired.CompleteFired();
+        return fired.Index;
+    }
+
+    private IValueTaskSource<bool> Park(short token)
+    {
+        if (token != _version || _parked is null)
+        {
+            throw new InvalidOperationException("an AsyncSelect.WaitAsync result was awaited twice, or after it completed (await it exactly once)");
+        }
+        return _parked;
     }
 
     /// <summary>A channel completed the waiter of branch <paramref name="branch"/>: take back the others, wake the tasklet.</summary>

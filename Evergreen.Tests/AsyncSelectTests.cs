@@ -407,4 +407,50 @@ public class AsyncSelectTests
             Assert.True(selectsFired > 100 && selectsParkedAndAborted > 10, $"{selectsFired} selects fired, {selectsParkedAndAborted} aborted, {Where()}");
         });
     }
+
+    [Fact]
+    public void ReusedSelect_AndAwaitForeach_AllocateNothingPerParkedWaitInSteadyState()
+    {
+        Run(async () =>
+        {
+            const int Rounds = 2000;
+            var ping = new AsyncChannel<int>();
+            var pong = new AsyncChannel<int>();
+            var idle = new AsyncChannel<int>();
+            var echo = Tasklet.Spawn(async () =>
+            {
+                int value = 0;
+                var select = new AsyncSelect().OnReceive(idle, _ => { }).OnReceive(ping, v => value = v);
+                for (int i = 0; i < 2 * Rounds; i++)
+                {
+                    if (await select.WaitAsync() != 1) throw new InvalidOperationException("wrong branch"); // parks: the sender comes later
+                    await pong.SendAsync(value);
+                }
+            });
+            var sink = new AsyncChannel<int>();
+            int sum = 0;
+            var consumer = Tasklet.Spawn(async () =>
+            {
+                await foreach (var v in sink) sum += v;       // parks each step
+            });
+            long allocated = 0;
+            for (int pass = 0; pass < 2; pass++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < Rounds; i++)
+                {
+                    await Tasklet.Yield();
+                    await ping.SendAsync(i);
+                    if (await pong.ReceiveAsync() != i) throw new InvalidOperationException("wrong value");
+                    await sink.SendAsync(1);
+                }
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            sink.Close();
+            await echo;
+            await consumer;
+            Assert.Equal(2 * Rounds, sum);
+            Assert.True(allocated < Rounds, $"{allocated} B for {Rounds} rounds");
+        });
+    }
 }
