@@ -101,6 +101,30 @@ public class AsyncChannelTests
     }
 
     [Fact]
+    public void AwaitForeach_KilledOrTimedOutWhileParked_TakesNothing()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var got = new List<int>();
+            var victim = Tasklet.Spawn(async () => { await foreach (var v in ch) got.Add(v); });
+            await Tasklet.Yield();
+            Assert.Equal(1, ch.WaitingReceivers);
+            victim.Kill();
+            await victim.JoinAsync();
+            Assert.Equal(TaskletState.Killed, victim.State);
+            Assert.Equal(0, ch.WaitingReceivers);
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(2))) await foreach (var v in ch) got.Add(v);
+            });
+            Assert.Equal(0, ch.WaitingReceivers);
+            Assert.False(ch.TrySend(1));
+            Assert.Empty(got);
+        });
+    }
+
+    [Fact]
     public void Buffered_SendsReturnAtOnceUntilFull_ThenTheFirstWaitingSenderMovesIn()
     {
         Run(async () =>
@@ -580,6 +604,39 @@ public class AsyncChannelTests
                 Assert.IsType<IOException>(e.InnerException);
                 Assert.Contains("the producer is done", e.Message);
             }
+        });
+    }
+
+    [Fact]
+    public void ViewWaits_AreKillable_AndWakeOnTheOtherSide()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(1);
+            var reader = ch.AsChannelReader();
+            var writer = ch.AsChannelWriter();
+            var victim = Tasklet.Spawn(async () => await reader.WaitToReadAsync());
+            await Tasklet.Yield();
+            victim.Kill();
+            await victim.JoinAsync();
+            var waiter = Tasklet.Spawn(async () => await reader.WaitToReadAsync());
+            await Tasklet.Yield();
+            Assert.True(writer.TryWrite(1));
+            Assert.True(await waiter);
+            Assert.Equal(1, reader.Count);
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(2))) await writer.WaitToWriteAsync();
+            });
+            var writable = Tasklet.Spawn(async () => await writer.WaitToWriteAsync());
+            await Tasklet.Yield();
+            Assert.True(reader.TryRead(out var one));
+            Assert.Equal(1, one);
+            Assert.True(await writable);
+            Assert.False(reader.Completion.IsCompleted);
+            writer.Complete();
+            Assert.True(reader.Completion.IsCompleted);
+            Assert.False(await reader.WaitToReadAsync());
         });
     }
 }
