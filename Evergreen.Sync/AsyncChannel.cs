@@ -205,12 +205,14 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         _closed = true;
         while (_senders.Head is { } s)
         {
+            CheckAwaited(s);
             _senders.Remove(s);
             CompleteSender(s, ClosedError());
         }
         Debug.Assert(_receivers.Count == 0 || _count == 0);
         while (_receivers.Head is { } r)
         {
+            CheckAwaited(r);
             _receivers.Remove(r);
             CompleteReceiver(r, default!, ClosedError());
         }
@@ -225,6 +227,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         AssertInvariants();
         if (_receivers.Head is { } r)
         {
+            CheckAwaited(r);
             _receivers.Remove(r);
             CompleteReceiver(r, value, error);
             return true;
@@ -256,6 +259,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             if (_senders.Head is { } s)
             {
                 // The buffer was full: the first waiting sender's value takes the freed slot.
+                CheckAwaited(s);
                 _senders.Remove(s);
                 ref var tail = ref _buffer[(_head + _count) % _buffer.Length];
                 tail.Value = s.Value;
@@ -272,6 +276,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         }
         if (_senders.Head is { } sender)
         {
+            CheckAwaited(sender);
             _senders.Remove(sender);
             value = sender.Value;
             error = sender.Error;
@@ -289,6 +294,22 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
 
     internal AsyncChannelClosedException ClosedError() =>
         new($"{Describe()} is closed" + (_closeCause is null ? "" : $": {_closeCause.Message}"), _closeCause);
+
+    /// <summary>
+    /// A waiter can be completed only once its tasklet really parked. It has not when the tasklet
+    /// itself uses the channel between calling ReceiveAsync (or SendAsync, WaitAsync) and awaiting
+    /// it: refuse that before anything moves, instead of losing the value.
+    /// </summary>
+    private static void CheckAwaited(Waiter w)
+    {
+        var t = w.Select is { } select ? select.ParkedTasklet : w.Tasklet;
+        if (t is { IsParked: false })
+        {
+            throw new InvalidOperationException(
+                $"{t.Describe()} used {w.Channel.Describe()} while its own wait on it was not awaited yet: await each " +
+                "SendAsync, ReceiveAsync or select WaitAsync result at once, before the next operation");
+        }
+    }
 
     /// <summary>Wakes a sender whose value was taken (<paramref name="error"/> null) or refused.</summary>
     private void CompleteSender(Waiter node, Exception? error)

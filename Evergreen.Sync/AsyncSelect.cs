@@ -202,6 +202,9 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
         return _parked;
     }
 
+    /// <summary>The tasklet parked (or about to park) in this select, or null.</summary>
+    internal Tasklet? ParkedTasklet => _parked;
+
     /// <summary>A channel completed the waiter of branch <paramref name="branch"/>: take back the others, wake the tasklet.</summary>
     internal void Fire(int branch)
     {

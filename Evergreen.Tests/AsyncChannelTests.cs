@@ -386,6 +386,14 @@ public class AsyncChannelTests
             Assert.Equal(0, ch.Count);
             var e = await Task.Run(() => Record.Exception(() => ch.TrySend(1)));
             Assert.IsType<InvalidOperationException>(e);
+            var pending = ch.ReceiveAsync();              // not awaited yet: the tasklet has not parked
+            var notAwaited = Assert.Throws<InvalidOperationException>(() => ch.TrySend(1));
+            Assert.Contains("await each", notAwaited.Message);
+            Assert.Equal(1, ch.WaitingReceivers);          // nothing moved
+            var helper = Tasklet.Spawn(async () => await ch.SendAsync(2));
+            Assert.Equal(2, await pending);
+            await helper;
+
             var loop = EventLoop.Current;
             Exception? outside = null;
             loop.CallSoon(() => outside = Record.Exception(() => { _ = ch.ReceiveAsync(); }));
