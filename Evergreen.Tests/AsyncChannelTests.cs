@@ -510,16 +510,11 @@ public class AsyncChannelTests
             }
 
             var workers = new List<Tasklet>();
-            Tasklet SpawnWorker()
+            void SpawnWorker() => workers.Add(Tasklet.Spawn(async () =>
             {
-                var w = Tasklet.Spawn(async () =>
-                {
-                    try { await Worker(); }
-                    catch (Exception e) when (e is TaskletExit or AsyncChannelClosedException) { }
-                });
-                workers.Add(w);
-                return w;
-            }
+                try { await Worker(); }
+                catch (Exception e) when (e is TaskletExit or AsyncChannelClosedException) { }
+            }));
             for (int i = 0; i < 5; i++) SpawnWorker();
             for (int step = 0; step < 1500; step++)
             {
