@@ -1,0 +1,336 @@
+// Select: one park, a waiter on every channel.
+//
+// WaitAsync first tries each channel branch in the order they were added, without waiting; the
+// first that can complete does, and nothing else is touched. If none can, a default branch fires,
+// or the select parks its tasklet once (with the timeout branch as the park's own timeout) after
+// registering one pooled waiter per channel branch in that channel's FIFO, marked with the select
+// and the branch index. The channel operation that matches one of those waiters does the hand-off
+// in its own turn, exactly as for a plain waiter, then calls Fire: Fire takes every other waiter
+// of the select out of its channel and wakes the tasklet, all before the operation returns. So at
+// most one branch fires and the others leave no trace. A kill, a scope or the timeout ends the park
+// through AbortPark, which takes every waiter back: nothing was handed over.
+//
+// Must never: fire twice (after Fire no waiter of the select is left in any channel), or run a
+// handler before the select is done with the channels (handlers run after the wake, or after the
+// ready branch completed, and may use the same channels).
+
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Evergreen.Sync;
+
+/// <summary>
+/// Waits on several channel operations at once and performs exactly one (Go's <c>select</c>, over
+/// Evergreen's <c>Channel</c>): receive on one channel, send on another, with an optional timeout and
+/// an optional default branch that fires when nothing is ready.
+/// <code>
+/// int fired = await new AsyncSelect()
+///     .OnReceive(requests, r => Handle(r))
+///     .OnSend(results, 42, () => sent++)
+///     .OnTimeout(TimeSpan.FromSeconds(1), () => Log("idle"))
+///     .WaitAsync();
+/// </code>
+/// Branches are numbered from 0 in the order they were added; <see cref="WaitAsync"/> returns the
+/// number of the one that fired. When several are ready at once the FIRST ready one in that order
+/// fires (not a random one as in Go): add the branch you want to favour first. A select can be
+/// awaited again once its wait completed (a send branch then sends the same value again).
+/// Building one allocates (the select and a branch per <c>On...</c>); waiting on it again does not.
+/// Loop thread only.
+/// </summary>
+[DebuggerDisplay("{ToString(),nq}")]
+public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
+{
+    private readonly List<Branch> _branches = [];
+    private int _timeoutIndex = -1;
+    private TimeSpan _timeout;
+    private Action? _onTimeout;
+    private int _defaultIndex = -1;
+    private Action? _onDefault;
+    private Tasklet? _parked;   // the tasklet while the select is parked
+    private short _parkToken;   // its park's token
+    private short _version;     // the token of the ValueTask WaitAsync returned
+    private int _fired = -1;
+    private bool _waiting;
+    private LoopAffinity _affinity;
+
+    /// <summary>How many branches were added (of every kind).</summary>
+    public int BranchCount => _branches.Count + (_timeoutIndex >= 0 ? 1 : 0) + (_defaultIndex >= 0 ? 1 : 0);
+
+    /// <summary>
+    /// Adds a branch that receives a value from <paramref name="channel"/> and passes it to
+    /// <paramref name="handler"/>. If the value is an exception (sent with
+    /// <see cref="AsyncChannel{T}.SendExceptionAsync"/>), or the channel is closed and drained,
+    /// the branch is ready and <see cref="WaitAsync"/> throws it.
+    /// </summary>
+    /// <returns>This select, to chain.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="InvalidOperationException">The select is waiting, or it already sends on <paramref name="channel"/>.</exception>
+    public AsyncSelect OnReceive<T>(AsyncChannel<T> channel, Action<T> handler)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(handler);
+        CheckAdd("AsyncSelect.OnReceive", channel, receive: true);
+        _branches.Add(new ReceiveBranch<T>(channel, handler, BranchCount));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a branch that sends <paramref name="value"/> on <paramref name="channel"/>, then calls
+    /// <paramref name="handler"/>. If the channel is closed the branch is ready and
+    /// <see cref="WaitAsync"/> throws <see cref="AsyncChannelClosedException"/>.
+    /// </summary>
+    /// <returns>This select, to chain.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="channel"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The select is waiting, or it already receives from <paramref name="channel"/>.</exception>
+    public AsyncSelect OnSend<T>(AsyncChannel<T> channel, T value, Action? handler = null)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        CheckAdd("AsyncSelect.OnSend", channel, receive: false);
+        _branches.Add(new SendBranch<T>(channel, value, handler, BranchCount));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a branch that fires when no other has within <paramref name="timeout"/> of the start
+    /// of the wait (the wait's own timeout: it leaves every channel untouched).
+    /// </summary>
+    /// <returns>This select, to chain.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
+    /// <exception cref="InvalidOperationException">The select is waiting, or already has a timeout.</exception>
+    public AsyncSelect OnTimeout(TimeSpan timeout, Action? handler = null)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (use Timeout.InfiniteTimeSpan, or no timeout branch, for none)");
+        }
+        CheckAdd("AsyncSelect.OnTimeout", null, receive: false);
+        if (_timeoutIndex >= 0) throw new InvalidOperationException("an AsyncSelect has at most one timeout branch");
+        _timeoutIndex = BranchCount;
+        _timeout = timeout;
+        _onTimeout = handler;
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a branch that fires at once when no channel branch is ready: the select then never
+    /// waits (Go's <c>default</c>).
+    /// </summary>
+    /// <returns>This select, to chain.</returns>
+    /// <exception cref="InvalidOperationException">The select is waiting, or already has a default branch.</exception>
+    public AsyncSelect OnDefault(Action? handler = null)
+    {
+        CheckAdd("AsyncSelect.OnDefault", null, receive: false);
+        if (_defaultIndex >= 0) throw new InvalidOperationException("an AsyncSelect has at most one default branch");
+        _defaultIndex = BranchCount;
+        _onDefault = handler;
+        return this;
+    }
+
+    /// <summary>
+    /// Performs exactly one branch and returns its number. Returns at once (not a yield point) when
+    /// a channel branch is ready or there is a default branch; otherwise parks (a yield point) until
+    /// a channel operation matches one of its branches or the timeout passes. The fired branch's
+    /// handler runs before this returns; an exception it throws propagates. A kill or an expired
+    /// <see cref="CancelScope"/> while parked leaves every channel as it was (nothing sent or taken).
+    /// </summary>
+    /// <returns>The number of the branch that fired (0 = the first added).</returns>
+    /// <exception cref="AsyncChannelClosedException">The fired branch's channel is closed (and drained, for a receive).</exception>
+    /// <exception cref="InvalidOperationException">No branch; the select is already waiting; or it must park and this is not a tasklet.</exception>
+    public ValueTask<int> WaitAsync()
+    {
+        _affinity.Check("AsyncSelect.WaitAsync");
+        if (_waiting) throw new InvalidOperationException("an AsyncSelect can be awaited by one wait at a time");
+        if (BranchCount == 0) throw new InvalidOperationException("an AsyncSelect needs at least one branch to wait on");
+        foreach (var b in _branches)
+        {
+            if (b.TryNow()) return new ValueTask<int>(b.Index);
+        }
+        if (_defaultIndex >= 0)
+        {
+            _onDefault?.Invoke();
+            return new ValueTask<int>(_defaultIndex);
+        }
+        _ = Tasklet.ParkAsync(this, _timeoutIndex >= 0 ? _timeout : null); // awaited through this select, below
+        var t = Tasklet.Current!;
+        _parked = t;
+        _parkToken = t._version;
+        _waiting = true;
+        _fired = -1;
+        for (int i = 0; i < _branches.Count; i++) _branches[i].Register(this, i);
+        return new ValueTask<int>(this, ++_version);
+    }
+
+    // A parked wait is a ValueTask whose source is the select: it forwards to the tasklet's park
+    // and runs the fired branch in GetResult. No async state machine, so nothing is allocated and
+    // nothing goes through the tasklet's SynchronizationContext on the way back.
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => Park(token).GetStatus(_parkToken);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        Park(token).OnCompleted(continuation, state, _parkToken, flags);
+
+    int IValueTaskSource<int>.GetResult(short token)
+    {
+        var park = Park(token);
+        bool woken;
+        try
+        {
+            woken = park.GetResult(_parkToken); // a kill or a scope throws here; AbortPark took every waiter back
+        }
+        finally
+        {
+            _parked = null;
+            _waiting = false;
+        }
+        if (!woken)
+        {
+            _onTimeout?.Invoke();
+            return _timeoutIndex;
+        }
+        var fired = _branches[_fired];
+        fired.CompleteFired();
+        return fired.Index;
+    }
+
+    private IValueTaskSource<bool> Park(short token)
+    {
+        if (token != _version || _parked is null)
+        {
+            throw new InvalidOperationException("an AsyncSelect.WaitAsync result was awaited twice, or after it completed (await it exactly once)");
+        }
+        return _parked;
+    }
+
+    /// <summary>The tasklet parked (or about to park) in this select, or null.</summary>
+    internal Tasklet? ParkedTasklet => _parked;
+
+    /// <summary>A channel completed the waiter of branch <paramref name="branch"/>: take back the others, wake the tasklet.</summary>
+    internal void Fire(int branch)
+    {
+        Debug.Assert(_waiting && _fired < 0 && _parked is not null);
+        _fired = branch;
+        for (int i = 0; i < _branches.Count; i++)
+        {
+            if (i != branch) _branches[i].Unregister();
+        }
+        _parked!.Unpark();
+    }
+
+    void IParkOwner.AbortPark(Tasklet tasklet)
+    {
+        foreach (var b in _branches) b.Unregister();
+    }
+
+    private void CheckAdd(string member, object? channel, bool receive)
+    {
+        _affinity.Check(member);
+        if (_waiting) throw new InvalidOperationException("an AsyncSelect cannot gain branches while it waits");
+        if (channel is not null && _branches.Exists(b => ReferenceEquals(b.Channel, channel) && b.IsReceive != receive))
+        {
+            throw new InvalidOperationException($"an AsyncSelect cannot both send on and receive from the same channel ({channel})");
+        }
+    }
+
+    /// <summary>"a select on AsyncChannel&lt;Int32&gt; #1, AsyncChannel&lt;String&gt; #2": what a tasklet parked on it waits on.</summary>
+    public override string ToString() =>
+        _branches.Count == 0 ? "a select with no channel" : "a select on " + string.Join(", ", _branches.Select(b => b.Describe()));
+
+    private abstract class Branch(int index)
+    {
+        /// <summary>The number WaitAsync returns (counting timeout and default branches).</summary>
+        public readonly int Index = index;
+        public abstract object Channel { get; }
+        public abstract bool IsReceive { get; }
+        /// <summary>Completes the operation if it needs no wait (running the handler); throws for a closed channel.</summary>
+        public abstract bool TryNow();
+        /// <summary>Parks a waiter on the channel; <paramref name="position"/> is what it fires with.</summary>
+        public abstract void Register(AsyncSelect select, int position);
+        /// <summary>Takes the branch's waiter back, if it has one.</summary>
+        public abstract void Unregister();
+        /// <summary>After the wake: reads and pools the fired waiter, then runs the handler or throws.</summary>
+        public abstract void CompleteFired();
+        public string Describe() => (IsReceive ? "receive from " : "send on ") + Channel;
+    }
+
+    private sealed class ReceiveBranch<T>(AsyncChannel<T> channel, Action<T> handler, int index) : Branch(index)
+    {
+        private AsyncChannel<T>.Waiter? _waiter;
+        public override object Channel => channel;
+        public override bool IsReceive => true;
+
+        public override bool TryNow()
+        {
+            channel.CheckAffinity("AsyncSelect.WaitAsync");
+            if (channel.TryReceiveCore(out var value, out var error))
+            {
+                if (error is not null) ExceptionDispatchInfo.Throw(error);
+                handler(value);
+                return true;
+            }
+            if (channel.IsClosedCore) throw channel.ClosedError();
+            return false;
+        }
+
+        public override void Register(AsyncSelect select, int position) =>
+            _waiter = channel.Register(select, position, sender: false, default!);
+
+        public override void Unregister()
+        {
+            if (_waiter is { } w)
+            {
+                _waiter = null;
+                channel.Unregister(w);
+            }
+        }
+
+        public override void CompleteFired()
+        {
+            var w = _waiter!;
+            _waiter = null;
+            var value = w.Value;
+            var error = w.Error;
+            channel.Recycle(w);
+            if (error is not null) ExceptionDispatchInfo.Throw(error);
+            handler(value);
+        }
+    }
+
+    private sealed class SendBranch<T>(AsyncChannel<T> channel, T value, Action? handler, int index) : Branch(index)
+    {
+        private AsyncChannel<T>.Waiter? _waiter;
+        public override object Channel => channel;
+        public override bool IsReceive => false;
+
+        public override bool TryNow()
+        {
+            channel.CheckAffinity("AsyncSelect.WaitAsync");
+            if (channel.IsClosedCore) throw channel.ClosedError();
+            if (!channel.TrySendCore(value, null)) return false;
+            handler?.Invoke();
+            return true;
+        }
+
+        public override void Register(AsyncSelect select, int position) =>
+            _waiter = channel.Register(select, position, sender: true, value);
+
+        public override void Unregister()
+        {
+            if (_waiter is { } w)
+            {
+                _waiter = null;
+                channel.Unregister(w);
+            }
+        }
+
+        public override void CompleteFired()
+        {
+            var w = _waiter!;
+            _waiter = null;
+            var error = w.Error;
+            channel.Recycle(w);
+            if (error is not null) ExceptionDispatchInfo.Throw(error);
+            handler?.Invoke();
+        }
+    }
+}
