@@ -10,7 +10,17 @@
 // A waiter that was notified and is then killed (or its scope expires) while it takes the lock
 // back passes its notification on to the next waiter before it throws: a notify is not lost to a
 // tasklet that will not act on it. A waiter killed before a notify reached it had already left the
-// queue, so that notify went to another waiter anyway.
+// queue, so that notify went to another waiter anyway. A waiter notified and killed before it
+// runs, whose lock is then free, takes it without parking and returns true (trio's rule: the
+// wakeup stands); the kill lands at its next park.
+//
+// Over an AsyncLock, "holds the lock" can only mean "the lock is locked" (Python's Lock has no
+// owner either); over an AsyncRLock it means "the current tasklet owns it".
+//
+// Cost of the shielded re-acquire without a core shield: inside an expired cancel scope, a waiter
+// that finds the lock taken re-parks through the ready queue until it gets it (busy, but every
+// other tasklet and timer keeps running); if the holder never releases, that tasklet spins
+// instead of being reported in a deadlock.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -21,7 +31,8 @@ namespace Evergreen.Sync;
 /// <summary>
 /// A condition variable for tasklets (Evergreen's <c>Condition</c>, Python's
 /// <c>threading.Condition</c>): tasklets holding its lock wait until another notifies them.
-/// Over an <see cref="AsyncRLock"/> (the default) or an <see cref="AsyncLock"/>. Waiters are
+/// Over an <see cref="AsyncRLock"/> (the default: "holds" means the current tasklet owns it) or an
+/// <see cref="AsyncLock"/> ("holds" can only mean it is locked, as in Python). Waiters are
 /// notified in FIFO order. Loop thread only.
 /// <code>
 /// using (await cond.LockAsync())
