@@ -245,6 +245,53 @@ public class AsyncConditionTests
     }
 
     [Fact]
+    public void PendingKill_AbortsTheWaitAtOnce_AndTheLockIsStillHeldWhenItThrows()
+    {
+        Run(async () =>
+        {
+            var rl = new AsyncRLock();
+            var cond = new AsyncCondition(rl);
+            var log = new List<string>();
+            var t = Tasklet.Spawn(async () =>
+            {
+                await Tasklet.Yield();
+                using (await cond.LockAsync())
+                {
+                    Tasklet.Current!.Kill(); // not parked: lands at the wait
+                    try { await cond.WaitAsync(); }
+                    catch (TaskletExit) { log.Add($"owner {rl.Owner == Tasklet.Current} x{rl.RecursionCount}"); throw; }
+                }
+            });
+            await t.JoinAsync();
+            Assert.Equal(["owner True x1"], log);
+            Assert.Equal(0, cond.WaitingCount);
+            Assert.False(rl.IsLocked);
+        });
+    }
+
+    [Fact]
+    public void NotifiedWaiter_KilledBeforeItRuns_WithTheLockFree_KeepsItsWakeup()
+    {
+        // trio's rule: the notify stands; the wait returns true and the kill lands at the next park.
+        Run(async () =>
+        {
+            var cond = new AsyncCondition();
+            var log = new List<string>();
+            var t = Tasklet.Spawn(async () =>
+            {
+                using (await cond.LockAsync()) log.Add($"notified: {await cond.WaitAsync()}");
+                try { await Tasklet.Yield(); }
+                catch (TaskletExit) { log.Add("killed at the next park"); throw; }
+            });
+            await Tasklet.Yield();
+            using (await cond.LockAsync()) cond.Notify();
+            t.Kill();
+            await t.JoinAsync();
+            Assert.Equal(["notified: True", "killed at the next park"], log);
+        });
+    }
+
+    [Fact]
     public void WaitFor_ReturnsThePredicatesLastValue()
     {
         Run(async () =>
