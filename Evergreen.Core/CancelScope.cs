@@ -141,7 +141,7 @@ public sealed class CancelScope : IDisposable
     {
         if (_closed) return;
         Expire();
-        if (_owner.IsParked && ExpiredException() is { } error) _owner.Abort(error);
+        if (_owner.IsParked && !_owner.IsShielded && ExpiredException() is { } error) _owner.Abort(error);
     }
 
     private void Expire()

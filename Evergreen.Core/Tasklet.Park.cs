@@ -36,15 +36,26 @@ public partial class Tasklet
     /// yield point. Advanced: this is how primitives are built; put the tasklet in your wait
     /// structure before calling it, and await the result at once.
     /// </summary>
+    /// <param name="owner">What the tasklet waits on; told when the park is aborted.</param>
+    /// <param name="timeout">How long to wait at most; null for no limit.</param>
+    /// <param name="shielded">
+    /// True to ignore expired cancel scopes during this park (trio's shield): only a kill or the
+    /// timeout ends it early. For waits that must finish even past a deadline, such as a condition
+    /// waiter taking its lock back before it may throw.
+    /// </param>
     /// <returns>True when woken, false when the timeout passed.</returns>
     /// <exception cref="InvalidOperationException">Not called from a tasklet, or the tasklet is already parked.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
-    public static ValueTask<bool> ParkAsync(IParkOwner? owner, TimeSpan? timeout = null)
+    public static ValueTask<bool> ParkAsync(IParkOwner? owner, TimeSpan? timeout = null, bool shielded = false)
     {
         var t = CurrentForPark("Tasklet.ParkAsync");
         t.BeginPark(owner, TimeoutTicks(timeout, nameof(timeout)), yielding: false);
+        if (shielded) t._flags |= TaskletFlags.Shielded;
         return new ValueTask<bool>(t, t._version);
     }
+
+    /// <summary>True while the tasklet is in a shielded park (expired scopes do not abort it).</summary>
+    internal bool IsShielded => (_flags & TaskletFlags.Shielded) != 0;
 
     /// <summary>
     /// Lets every other ready tasklet run once, then resumes (at the back of the ready queue).
@@ -196,7 +207,7 @@ public partial class Tasklet
             x.PendingKill = null;
             return kill;
         }
-        return x.Scope?.ExpiredException();
+        return IsShielded ? null : x.Scope?.ExpiredException();
     }
 
     private void CheckParkedForUnpark()
@@ -248,7 +259,7 @@ public partial class Tasklet
         }
         _park = ParkState.None;
         bool timedOut = (_flags & TaskletFlags.TimedOut) != 0;
-        _flags &= ~(TaskletFlags.TimedOut | TaskletFlags.AwaitingResult);
+        _flags &= ~(TaskletFlags.TimedOut | TaskletFlags.AwaitingResult | TaskletFlags.Shielded);
         if (_x is { ParkError: { } error } x)
         {
             x.ParkError = null;

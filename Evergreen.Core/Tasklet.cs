@@ -50,6 +50,7 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
         AwaitingResult = 8,   // parked in another tasklet's joiners by `await tasklet`
         Observed = 16,        // its failure is observed by a runner (EventLoop.Run's main)
         BodyEntered = 32,     // its first step has begun: the body runs (or ran)
+        Shielded = 64,        // the current park ignores expired cancel scopes (kills still land)
         ContinuationMask = 0x700, // which known continuation delegate the park holds (Tasklet.Park.cs)
     }
 

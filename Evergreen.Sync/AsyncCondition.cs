@@ -17,10 +17,10 @@
 // Over an AsyncLock, "holds the lock" can only mean "the lock is locked" (Python's Lock has no
 // owner either); over an AsyncRLock it means "the current tasklet owns it".
 //
-// Cost of the shielded re-acquire without a core shield: inside an expired cancel scope, a waiter
-// that finds the lock taken re-parks through the ready queue until it gets it (busy, but every
-// other tasklet and timer keeps running); if the holder never releases, that tasklet spins
-// instead of being reported in a deadlock.
+// The re-acquire parks shielded (Tasklet.ParkAsync(..., shielded: true)): inside an expired
+// cancel scope it waits for the lock like any waiter instead of being aborted at every park, and a
+// holder that never releases shows up in the deadlock report. A kill still ends the park once; it
+// is recorded, the waiter keeps its place, and it is thrown when the lock is held again.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;

@@ -110,7 +110,9 @@ internal sealed class HandoffQueue
         {
             while (!node.Granted)
             {
-                var park = Tasklet.ParkAsync(node);
+                // Shielded: an expired scope does not abort it (it would only spin); a kill
+                // does, once, and is recorded while the waiter keeps its place.
+                var park = Tasklet.ParkAsync(node, shielded: true);
                 try
                 {
                     await park;

@@ -225,3 +225,43 @@ public class CancelScopeTests
         Assert.Throws<InvalidOperationException>(() => CancelScope.FailAfter(Ms(1)));
     }
 }
+
+public class ShieldedParkTests
+{
+    [Fact]
+    public void ShieldedPark_IgnoresAnExpiredScope_ButNotAKill()
+    {
+        TestLoop.Run(async () =>
+        {
+            var gate = new WaitQueue("the shielded gate");
+            var log = new List<string>();
+            var shielded = Tasklet.Spawn(async () =>
+            {
+                using (CancelScope.FailAfter(TimeSpan.FromMilliseconds(5)))
+                {
+                    // The deadline passes while parked: the shielded park does not care.
+                    Assert.True(await Tasklet.ParkAsync(new Owner(gate), shielded: true));
+                    log.Add("woken past the deadline");
+                    await Assert.ThrowsAsync<TimeoutException>(async () => await Tasklet.Yield()); // unshielded again
+                }
+            });
+            await Tasklet.Sleep(TimeSpan.FromMilliseconds(30));
+            Assert.True(shielded.IsParked);
+            shielded.Unpark();
+            await shielded;
+            Assert.Equal(["woken past the deadline"], log);
+
+            var killed = Tasklet.Spawn(async () => await Tasklet.ParkAsync(new Owner(gate), shielded: true));
+            await Tasklet.Yield();
+            killed.Kill();
+            await killed.JoinAsync();
+            Assert.Equal(TaskletState.Killed, killed.State);
+        });
+    }
+
+    private sealed class Owner(WaitQueue queue) : IParkOwner
+    {
+        public void AbortPark(Tasklet tasklet) { }
+        public override string ToString() => queue.ToString();
+    }
+}
