@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using System.Threading.Channels;
 using Evergreen;
+using Evergreen.Sync;
 
 namespace Evergreen.Tests;
 
@@ -36,8 +37,26 @@ public class NamesTests
     private static readonly Assembly[] EvergreenAssemblies =
     [
         typeof(EventLoop).Assembly,
-        typeof(Evergreen.Sync.LoopAffinity).Assembly,
+        typeof(AsyncLock).Assembly,
     ];
+
+    [Fact]
+    public void EverySyncTypeName_CompilesUnqualified_NextToTheDefaultUsingsAndSystemThreadingChannels()
+    {
+        Type[] used =
+        [
+            typeof(AsyncLock), typeof(AsyncRLock), typeof(AsyncSemaphore), typeof(AsyncBoundedSemaphore),
+            typeof(AsyncReleaser), typeof(ILockForCondition), typeof(AsyncCondition), typeof(AsyncEvent),
+            typeof(AsyncBarrier), typeof(BrokenBarrierException), typeof(AsyncQueueBase<int>), typeof(AsyncQueue<int>),
+            typeof(AsyncLifoQueue<int>), typeof(AsyncPriorityQueue<int>), typeof(QueueFullException), typeof(QueueEmptyException),
+            typeof(AsyncChannel<int>), typeof(AsyncChannelClosedException), typeof(AsyncSelect),
+        ];
+        var exported = typeof(AsyncLock).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
+        Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
+        // Used side by side with the System.Threading.Channels types they could be mistaken for.
+        Assert.NotEqual(typeof(Channel<int>), typeof(AsyncChannel<int>));
+        Assert.NotEqual(typeof(ChannelClosedException), typeof(AsyncChannelClosedException));
+    }
 
     [Fact]
     public void NoPublicType_CollidesWithATypeInTheNamespacesUsersImport()
