@@ -17,6 +17,7 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     private static int s_nextId;
     private readonly HandoffQueue _waiters;
     private LoopAffinity _affinity;
+    private readonly ReleaserSource _releaser;
     private bool _locked;
     private Tasklet? _holder;
 
@@ -25,6 +26,7 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     {
         Id = Interlocked.Increment(ref s_nextId);
         _waiters = new HandoffQueue(this);
+        _releaser = new ReleaserSource(this);
     }
 
     /// <summary>A number naming this lock in diagnostics.</summary>
@@ -81,15 +83,9 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     {
         _affinity.Check("AsyncLock.LockAsync");
         if (TryTake()) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return LockSlowAsync(_waiters.ParkAsync(HandoffQueue.CurrentWaiter("AsyncLock.LockAsync"), 1, null));
+        return _releaser.After(_waiters.ParkAsync(HandoffQueue.CurrentWaiter("AsyncLock.LockAsync"), 1, null));
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AsyncReleaser> LockSlowAsync(ValueTask<bool> park)
-    {
-        await park; // no timeout: true, or it throws
-        return new AsyncReleaser(this);
-    }
 
     /// <summary>
     /// Releases the lock: the first waiter now holds it and will run, or, with none, it is free.

@@ -17,6 +17,7 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
     private static int s_nextId;
     private readonly HandoffQueue _waiters;
     private LoopAffinity _affinity;
+    private readonly ReleaserSource _releaser;
     private Tasklet? _owner;
     private int _count;
 
@@ -25,6 +26,7 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
     {
         Id = Interlocked.Increment(ref s_nextId);
         _waiters = new HandoffQueue(this);
+        _releaser = new ReleaserSource(this);
     }
 
     /// <summary>A number naming this lock in diagnostics.</summary>
@@ -89,15 +91,9 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
         _affinity.Check("AsyncRLock.LockAsync");
         var me = CurrentOwner("AsyncRLock.LockAsync");
         if (TryTake(me)) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return LockSlowAsync(_waiters.ParkAsync(me, 1, null));
+        return _releaser.After(_waiters.ParkAsync(me, 1, null));
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AsyncReleaser> LockSlowAsync(ValueTask<bool> park)
-    {
-        await park; // no timeout: true, or it throws
-        return new AsyncReleaser(this);
-    }
 
     /// <summary>
     /// Releases one level of the current tasklet's hold; the last one hands the lock to the first

@@ -18,6 +18,7 @@ public class AsyncSemaphore : IReleasable
     private readonly WaitQueue _waiters;
     private readonly int _bound;
     private LoopAffinity _affinity;
+    private readonly ReleaserSource _releaser;
     private int _count;
 
     /// <summary>Creates a semaphore holding <paramref name="initialCount"/> permits.</summary>
@@ -31,6 +32,7 @@ public class AsyncSemaphore : IReleasable
         _count = initialCount;
         _bound = bound;
         _waiters = new WaitQueue(this);
+        _releaser = new ReleaserSource(this);
     }
 
     private protected int InitialBound => _bound;
@@ -85,15 +87,9 @@ public class AsyncSemaphore : IReleasable
     {
         _affinity.Check("AsyncSemaphore.LockAsync");
         if (TryTake()) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return LockSlowAsync(_waiters.ParkAsync());
+        return _releaser.After(_waiters.ParkAsync());
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AsyncReleaser> LockSlowAsync(ValueTask<bool> park)
-    {
-        await park; // no timeout: true, or it throws
-        return new AsyncReleaser(this);
-    }
 
     /// <summary>
     /// Gives a permit back: to the first waiter, who now holds it and will run, or to the count.

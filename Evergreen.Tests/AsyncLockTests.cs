@@ -273,8 +273,7 @@ public class AsyncLockTests
     public void ContendedHandoffs_InSteadyState_AllocateNothing()
     {
         // Two tasklets pass the lock back and forth: every acquire parks and every release hands
-        // over. Waiter nodes are pooled and AcquireAsync returns the core park itself. (LockAsync's
-        // slow path is a pooled async method, measured at ~60-140 bytes a call on .NET 10.)
+        // over. Waiter nodes are pooled and AcquireAsync returns the core park itself.
         Run(async () =>
         {
             var lk = new AsyncLock();
@@ -299,6 +298,48 @@ public class AsyncLockTests
             // The async methods of the test itself cost a few hundred bytes once; a node or a box
             // per handoff would cost over 10 KB.
             Assert.True(allocated < 1024, $"{allocated} bytes for 400 contended handoffs");
+        });
+    }
+
+    [Theory]
+    [InlineData("lock")]
+    [InlineData("rlock")]
+    [InlineData("semaphore")]
+    public void ContendedScopeForm_InSteadyState_AllocatesNothing(string kind)
+    {
+        // using (await l.LockAsync()) when it must wait: the lock's one ReleaserSource forwards to
+        // the waiting tasklet's own park, so no box and no node is allocated per wait.
+        Run(async () =>
+        {
+            Func<ValueTask<AsyncReleaser>> lockAsync = kind switch
+            {
+                "lock" => new AsyncLock().LockAsync,
+                "rlock" => new AsyncRLock().LockAsync,
+                _ => new AsyncSemaphore(1).LockAsync,
+            };
+            long allocated = -1;
+            int inside = 0;
+            async Task Turns(int rounds)
+            {
+                for (int i = 0; i < rounds; i++)
+                {
+                    using (await lockAsync())
+                    {
+                        if (++inside != 1) throw new InvalidOperationException("two tasklets inside"); // no Assert: it allocates
+                        await Tasklet.Yield();
+                        inside--;
+                    }
+                }
+            }
+            for (int round = 0; round < 2; round++)
+            {
+                var other = Tasklet.Spawn(() => Turns(200));
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                await Turns(200);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                await other;
+            }
+            Assert.True(allocated < 1024, $"{allocated} bytes for 400 contended LockAsync waits ({kind})");
         });
     }
 
