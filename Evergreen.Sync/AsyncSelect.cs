@@ -253,83 +253,78 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
         public string Describe() => (IsReceive ? "receive from " : "send on ") + Channel;
     }
 
-    private sealed class ReceiveBranch<T>(AsyncChannel<T> channel, Action<T> handler, int index) : Branch(index)
+    /// <summary>What a receive and a send branch share: the channel, and the waiter parked on it.</summary>
+    private abstract class ChannelBranch<T>(AsyncChannel<T> channel, int index) : Branch(index)
     {
+        protected readonly AsyncChannel<T> Target = channel;
         private AsyncChannel<T>.Waiter? _waiter;
-        public override object Channel => channel;
-        public override bool IsReceive => true;
+        public override object Channel => Target;
 
-        public override bool TryNow()
-        {
-            channel.CheckAffinity("AsyncSelect.WaitAsync");
-            if (channel.TryReceiveCore(out var value, out var error))
-            {
-                if (error is not null) ExceptionDispatchInfo.Throw(error);
-                handler(value);
-                return true;
-            }
-            if (channel.IsClosedCore) throw channel.ClosedError();
-            return false;
-        }
-
-        public override void Register(AsyncSelect select, int position) =>
-            _waiter = channel.Register(select, position, sender: false, default!);
+        protected void Park(AsyncSelect select, int position, bool sender, T value) =>
+            _waiter = Target.Register(select, position, sender, value);
 
         public override void Unregister()
         {
             if (_waiter is { } w)
             {
                 _waiter = null;
-                channel.Unregister(w);
+                Target.Unregister(w);
             }
         }
 
-        public override void CompleteFired()
+        /// <summary>Pools the fired waiter and returns its value, or throws the exception sent in its place.</summary>
+        protected T TakeFired()
         {
             var w = _waiter!;
             _waiter = null;
             var value = w.Value;
             var error = w.Error;
-            channel.Recycle(w);
+            Target.Recycle(w);
             if (error is not null) ExceptionDispatchInfo.Throw(error);
-            handler(value);
+            return value;
         }
     }
 
-    private sealed class SendBranch<T>(AsyncChannel<T> channel, T value, Action? handler, int index) : Branch(index)
+    private sealed class ReceiveBranch<T>(AsyncChannel<T> channel, Action<T> handler, int index) : ChannelBranch<T>(channel, index)
     {
-        private AsyncChannel<T>.Waiter? _waiter;
-        public override object Channel => channel;
+        public override bool IsReceive => true;
+
+        public override bool TryNow()
+        {
+            Target.CheckAffinity("AsyncSelect.WaitAsync");
+            if (Target.TryReceiveCore(out var value, out var error))
+            {
+                if (error is not null) ExceptionDispatchInfo.Throw(error);
+                handler(value);
+                return true;
+            }
+            if (Target.IsClosedCore) throw Target.ClosedError();
+            return false;
+        }
+
+        public override void Register(AsyncSelect select, int position) => Park(select, position, sender: false, default!);
+
+        public override void CompleteFired() => handler(TakeFired());
+    }
+
+    private sealed class SendBranch<T>(AsyncChannel<T> channel, T value, Action? handler, int index) : ChannelBranch<T>(channel, index)
+    {
         public override bool IsReceive => false;
 
         public override bool TryNow()
         {
-            channel.CheckAffinity("AsyncSelect.WaitAsync");
-            if (channel.IsClosedCore) throw channel.ClosedError();
-            if (!channel.TrySendCore(value, null)) return false;
+            Target.CheckAffinity("AsyncSelect.WaitAsync");
+            if (Target.IsClosedCore) throw Target.ClosedError();
+            if (!Target.TrySendCore(value, null)) return false;
             handler?.Invoke();
             return true;
         }
 
-        public override void Register(AsyncSelect select, int position) =>
-            _waiter = channel.Register(select, position, sender: true, value);
-
-        public override void Unregister()
-        {
-            if (_waiter is { } w)
-            {
-                _waiter = null;
-                channel.Unregister(w);
-            }
-        }
+        public override void Register(AsyncSelect select, int position) => Park(select, position, sender: true, value);
 
         public override void CompleteFired()
         {
-            var w = _waiter!;
-            _waiter = null;
-            var error = w.Error;
-            channel.Recycle(w);
-            if (error is not null) ExceptionDispatchInfo.Throw(error);
+            TakeFired();
             handler?.Invoke();
         }
     }
