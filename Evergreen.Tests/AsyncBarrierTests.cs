@@ -339,7 +339,7 @@ public class AsyncBarrierTests
                 {
                     try { use(); } catch (Exception e) { errors.Add(e); }
                 }
-            });
+            }) { IsBackground = true };
             thread.Start();
             thread.Join();
             Assert.Equal(4, errors.Count);

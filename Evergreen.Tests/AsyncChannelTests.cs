@@ -565,7 +565,7 @@ public class AsyncChannelTests
                 {
                     for (int i = 0; i < 100; i++) channel.Writer.WriteAsync(i).AsTask().GetAwaiter().GetResult();
                     channel.Writer.Complete();
-                });
+                }) { IsBackground = true };
                 writer.Start();
                 var got = new List<int>();
                 await foreach (var x in forwarded) got.Add(x);

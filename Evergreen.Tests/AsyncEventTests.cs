@@ -219,7 +219,7 @@ public class AsyncEventTests
                 {
                     try { use(); } catch (Exception e) { errors.Add(e); }
                 }
-            });
+            }) { IsBackground = true };
             thread.Start();
             thread.Join();
             Assert.Equal(4, errors.Count);

@@ -430,7 +430,7 @@ internal static class OtherThread
         {
             try { action(); }
             catch (Exception e) { seen = e; }
-        });
+        }) { IsBackground = true };
         thread.Start();
         thread.Join();
         Assert.IsType<InvalidOperationException>(seen);

@@ -401,7 +401,7 @@ public class AsyncQueueTests
                 {
                     try { call(); } catch (Exception e) { errors.Add(e); }
                 }
-            });
+            }) { IsBackground = true };
             thread.Start();
             thread.Join();
             Assert.Equal(4, errors.Count);

@@ -188,7 +188,7 @@ public class EventLoopTests
             {
                 for (int i = 0; i < 100; i++) loop.CallFromThread(() => ranOn.Add(Environment.CurrentManagedThreadId));
                 loop.CallFromThread(() => done.SetResult());
-            });
+            }) { IsBackground = true };
             thread.Start();
             await done.Task; // a foreign wait: keeps the loop alive until the thread's calls arrive
             thread.Join();
@@ -211,7 +211,7 @@ public class EventLoopTests
                 ranOn = Environment.CurrentManagedThreadId;
                 loop.Stop();
             });
-        });
+        }) { IsBackground = true };
         thread.Start();
         loop.RunForever();
         thread.Join();
@@ -270,7 +270,7 @@ public class EventLoopTests
             errors.Add(Record.Exception(() => loop.Dispose()));
             errors.Add(Record.Exception(() => loop.AddSignalHandler(10, () => { })));
             errors.Add(Record.Exception(() => loop.CallFromThread(() => { }))); // allowed
-        });
+        }) { IsBackground = true };
         thread.Start();
         thread.Join();
         Assert.All(errors.Take(7), e =>
@@ -347,7 +347,7 @@ public class KeepAliveTests
                 });
                 hold.Dispose(); // from the worker thread: released on the loop
                 hold.Dispose(); // twice is harmless
-            });
+            }) { IsBackground = true };
             worker.Start();
             await gate.ParkAsync();
             worker.Join();
@@ -370,7 +370,7 @@ public class KeepAliveTests
             {
                 release.Wait();
                 Assert.False(loop.TryCallFromThread(() => gate.UnparkOne())); // the loop is gone by then
-            }).Start();
+            }) { IsBackground = true }.Start();
             await gate.ParkAsync();
         }));
         release.Set();
@@ -385,7 +385,7 @@ public class KeepAliveTests
         loop.Run();
         loop.Dispose();
         bool? fromThread = null;
-        var thread = new Thread(() => fromThread = loop.TryCallFromThread(() => { }));
+        var thread = new Thread(() => fromThread = loop.TryCallFromThread(() => { })) { IsBackground = true };
         thread.Start();
         thread.Join();
         Assert.False(fromThread);
