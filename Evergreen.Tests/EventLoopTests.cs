@@ -362,18 +362,30 @@ public class KeepAliveTests
     public void WithoutAHold_TheSameWaitIsReportedAsADeadlock()
     {
         var release = new ManualResetEventSlim();
-        var e = Assert.Throws<DeadlockException>(() => EventLoop.Run(async () =>
+        bool? reached = null;
+        Thread? worker = null;
+        DeadlockException e;
+        try
         {
-            var gate = new WaitQueue("the worker's answer");
-            var loop = EventLoop.Current;
-            new Thread(() =>
+            e = Assert.Throws<DeadlockException>(() => EventLoop.Run(async () =>
             {
-                release.Wait();
-                Assert.False(loop.TryCallFromThread(() => gate.UnparkOne())); // the loop is gone by then
-            }) { IsBackground = true }.Start();
-            await gate.ParkAsync();
-        }));
-        release.Set();
+                var gate = new WaitQueue("the worker's answer");
+                var loop = EventLoop.Current;
+                worker = new Thread(() =>
+                {
+                    release.Wait();
+                    reached = loop.TryCallFromThread(() => gate.UnparkOne()); // the loop is gone by then
+                }) { IsBackground = true };
+                worker.Start();
+                await gate.ParkAsync();
+            }));
+        }
+        finally
+        {
+            release.Set(); // whatever happened, the worker ends
+        }
+        worker!.Join();
+        Assert.False(reached);
         Assert.Contains("the worker's answer", e.Message);
     }
 
