@@ -1,8 +1,9 @@
 // The run loop.
 //
 // Ready work (tasklet steps and callbacks) lives in one managed FIFO, run in batches on this
-// thread; libuv is entered only to poll: uv_run(NOWAIT) between batches while work is ready, so
-// I/O and signals keep flowing under load, and uv_run(ONCE), which blocks, when nothing is ready.
+// thread; libuv is entered only to poll: uv_run(NOWAIT) between batches while work is ready or a
+// timer is overdue, so I/O and signals keep flowing under load, and uv_run(ONCE), which blocks,
+// when nothing is ready.
 // Batches are bounded (BatchSize) so a busy queue cannot starve I/O, and large enough that a
 // tight yield loop pays for one epoll_wait per batch rather than per yield.
 //
@@ -120,7 +121,9 @@ public sealed partial class EventLoop
             if (_ready.Count > 0)
             {
                 RunBatch();
-                if (_ready.Count > 0 && !_stopRequested) LibUv.uv_run(_loop, UvRunMode.NoWait);
+                // Poll between batches whenever the loop will not block next: more work is ready,
+                // or a timer is already due (a tasklet sleeping in a loop on a slow machine).
+                if (!_stopRequested && (_ready.Count > 0 || TimerOverdue())) LibUv.uv_run(_loop, UvRunMode.NoWait);
                 continue;
             }
             if (HasCrossThreadWork)
@@ -143,6 +146,8 @@ public sealed partial class EventLoop
     /// tasklet yielding in a loop pays for one poll per batch, not one per yield. FIFO order is
     /// the same either way.
     /// </summary>
+    private bool TimerOverdue() => _timers.Count > 0 && _timers.Peek().Due <= NowTicks;
+
     private void RunBatch()
     {
         for (int i = 0; i < BatchSize && _ready.Count > 0 && !_stopRequested; i++) RunOne(_ready.Dequeue());

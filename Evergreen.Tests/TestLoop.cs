@@ -7,17 +7,33 @@ namespace Evergreen.Tests;
 /// </summary>
 internal static class TestLoop
 {
+    /// <summary>How long a test's loop may run before the watchdog stops it and fails the test.</summary>
+    private static readonly TimeSpan Watchdog = TimeSpan.FromSeconds(60);
+
     public static void Run(Func<EventLoop, Task> body, List<LoopExceptionEventArgs>? reports = null)
     {
         var loop = new EventLoop();
         var unexpected = new List<LoopExceptionEventArgs>();
         loop.UnhandledException += (_, e) => (reports ?? unexpected).Add(e);
         Tasklet main;
+        bool stoppedByWatchdog = false;
         try
         {
             main = loop.Spawn(() => body(loop), "test");
             main.MarkObserved();
-            loop.Run();
+            // A test that leaves a referenced handle open (say it failed before closing it) would
+            // keep Run blocked in epoll forever: stop it and fail, naming what was left.
+            using (new Timer(_ => loop.TryCallFromThread(() => { stoppedByWatchdog = true; loop.Stop(); }), null, Watchdog, Timeout.InfiniteTimeSpan))
+            {
+                loop.Run();
+            }
+            if (stoppedByWatchdog)
+            {
+                Assert.Fail($"the test's loop was still running after {Watchdog.TotalSeconds} s (test tasklet {main.State}" +
+                    (main.Exception is { } error ? $", failed with {error.GetType().Name}: {error.Message}" : "") + "); left open: " +
+                    string.Join(", ", loop.GetUserHandles().Select(h => $"{h.Type} {h.Description}")) + "; live tasklets: " +
+                    string.Join(", ", loop.LiveTasklets.Select(t => $"{t.Describe()} {t.State} {t.WaitingOn}")));
+            }
             AssertClean(loop);
         }
         finally
