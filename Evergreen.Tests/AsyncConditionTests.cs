@@ -190,7 +190,9 @@ public class AsyncConditionTests
                 {
                     try
                     {
-                        using (CancelScope.FailAfter(Ms(1))) await cond.WaitAsync();
+                        // Long enough that the waiter is surely parked when the test looks (a 1 ms
+                        // scope expired before the check on a loaded CI machine).
+                        using (CancelScope.FailAfter(Ms(100))) await cond.WaitAsync();
                     }
                     catch (TimeoutException) { log.Add($"timed out, locked: {lk.IsLocked}"); }
                 }
@@ -199,7 +201,7 @@ public class AsyncConditionTests
             Assert.Equal(1, cond.WaitingCount);
             await lk.AcquireAsync();
             var other = Tasklet.Spawn(async () => { using (await lk.LockAsync()) log.Add("other"); });
-            await Tasklet.Sleep(Ms(5)); // the scope expires meanwhile: the waiter queues for the lock, behind other
+            await Tasklet.Sleep(Ms(250)); // the scope expires meanwhile: the waiter queues for the lock, behind other
             var before = log.ToList();
             int queued = lk.WaitingCount;
             lk.Release();

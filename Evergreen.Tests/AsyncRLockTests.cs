@@ -93,17 +93,20 @@ public class AsyncRLockTests
             var rl = new AsyncRLock();
             await rl.AcquireAsync();
             var killed = Tasklet.Spawn(async () => { await rl.AcquireAsync(); rl.Release(); });
-            var scoped = Tasklet.Spawn(async () =>
+            // 100 ms: the four must surely be queued when the test counts them, even on a loaded
+            // machine; the scope's timeout is expected inside its tasklet (a failure nobody awaits
+            // yet would be reported as unhandled).
+            var scoped = Tasklet.Spawn(() => Assert.ThrowsAsync<TimeoutException>(async () =>
             {
-                using (CancelScope.FailAfter(Ms(2))) await rl.AcquireAsync();
-            });
-            var timed = Tasklet.Spawn(async () => Assert.False(await rl.AcquireAsync(Ms(2))));
+                using (CancelScope.FailAfter(Ms(100))) await rl.AcquireAsync();
+            }));
+            var timed = Tasklet.Spawn(async () => Assert.False(await rl.AcquireAsync(Ms(100))));
             var last = Tasklet.Spawn(async () => { await rl.AcquireAsync(); rl.Release(); });
             await Tasklet.Yield();
             Assert.Equal(4, rl.WaitingCount);
             killed.Kill();
             await killed.JoinAsync();
-            await Assert.ThrowsAsync<TimeoutException>(async () => await scoped);
+            await scoped;
             await timed;
             Assert.Equal(1, rl.WaitingCount);
             Assert.Equal(1, rl.RecursionCount);
