@@ -77,6 +77,16 @@ public sealed partial class EventLoop
         }
     }
 
+    /// <summary>Holds the loop open for work it cannot see, without allocating a hold (Offload).</summary>
+    internal void AddHold()
+    {
+        _keepAlive++;
+        UpdateAsyncRef();
+    }
+
+    /// <summary>Releases a hold taken with <see cref="AddHold"/> (loop thread).</summary>
+    internal void ReleaseHold() => ReleaseKeepAlive();
+
     private void ReleaseKeepAlive()
     {
         if (_disposed) return;

@@ -27,7 +27,7 @@ public class NamesTests
             typeof(EventLoop), typeof(Tasklet), typeof(Tasklet<int>), typeof(TaskletState), typeof(TaskletExit),
             typeof(TaskletKilledException), typeof(TaskletLocal<int>), typeof(TaskletAwaiter), typeof(TaskletAwaiter<int>),
             typeof(CancelScope), typeof(WaitQueue), typeof(IParkOwner), typeof(LoopCallback), typeof(LoopExceptionEventArgs),
-            typeof(DeadlockException), typeof(UvException), typeof(HandleInfo),
+            typeof(DeadlockException), typeof(UvException), typeof(HandleInfo), typeof(Offload),
         ];
         var exported = typeof(EventLoop).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));

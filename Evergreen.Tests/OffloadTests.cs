@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+public class OffloadTests
+{
+    [Fact]
+    public void RunAsync_ReturnsTheValue_FromAThreadPoolThread_AndResumesOnTheLoop()
+    {
+        Run(async () =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            var me = Tasklet.Current;
+            int workerThread = await Offload.RunAsync(() => Environment.CurrentManagedThreadId);
+            Assert.NotEqual(loopThread, workerThread);
+            Assert.Equal(loopThread, Environment.CurrentManagedThreadId);
+            Assert.Same(me, Tasklet.Current);
+            bool ran = false;
+            await Offload.RunAsync(() => { ran = true; });
+            Assert.True(ran);
+        });
+    }
+
+    [Fact]
+    public void WhileWorkRuns_TheLoopKeepsServingOtherTasklets()
+    {
+        // The test: a ticker's longest gap stays small while another tasklet waits on an
+        // offloaded 200 ms Thread.Sleep. (A blocked loop would show one ~200 ms gap.)
+        Run(async () =>
+        {
+            var clock = Stopwatch.StartNew();
+            bool done = false;
+            TimeSpan longestGap = TimeSpan.Zero;
+            int ticks = 0;
+            var ticker = Tasklet.Spawn(async () =>
+            {
+                var last = clock.Elapsed;
+                while (!done)
+                {
+                    await Tasklet.Sleep(Ms(5));
+                    var now = clock.Elapsed;
+                    if (now - last > longestGap) longestGap = now - last;
+                    last = now;
+                    ticks++;
+                }
+            });
+            await Offload.RunAsync(() => Thread.Sleep(200));
+            done = true;
+            await ticker;
+            Assert.True(clock.Elapsed >= Ms(199));
+            Assert.True(ticks >= 5, $"the ticker ticked {ticks} times during the offloaded sleep");
+            // Not a speed threshold: a loop blocked by the sleep shows one gap of at least 200 ms.
+            Assert.True(longestGap < Ms(190), $"the loop stalled for {longestGap.TotalMilliseconds} ms");
+        });
+    }
+
+    [Fact]
+    public void AThousandOffloadedCalls_UnderATicker_AllReturnTheirOwnResults()
+    {
+        Run(async () =>
+        {
+            bool done = false;
+            int ticks = 0;
+            var ticker = Tasklet.Spawn(async () =>
+            {
+                while (!done) { await Tasklet.Sleep(Ms(1)); ticks++; }
+            });
+            var results = new long[1000];
+            var workers = Enumerable.Range(0, 10).Select(w => Tasklet.Spawn(async () =>
+            {
+                for (int i = w; i < 1000; i += 10)
+                {
+                    int n = i;
+                    results[n] = await Offload.RunAsync(() => (long)n * n);
+                }
+            })).ToList();
+            foreach (var t in workers) await t;
+            done = true;
+            await ticker;
+            for (int i = 0; i < 1000; i++) Assert.Equal((long)i * i, results[i]);
+            Assert.True(ticks > 0);
+        });
+    }
+
+    [Fact]
+    public void ExceptionsFromTheWork_AreRethrownInTheTasklet()
+    {
+        Run(async () =>
+        {
+            var e = await Assert.ThrowsAsync<FormatException>(async () => await Offload.RunAsync<int>(() => throw new FormatException("bad number")));
+            Assert.Equal("bad number", e.Message);
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await Offload.RunAsync(() => throw new InvalidOperationException("no")));
+            Assert.Equal(3, await Offload.RunAsync(() => 3)); // nodes are reused after a failure
+        });
+    }
+
+    [Fact]
+    public void KillingTheWaiter_EndsTheWaitAtOnce_AndTheWorkFinishesOnItsOwn()
+    {
+        Run(async () =>
+        {
+            using var release = new ManualResetEventSlim();
+            bool finished = false;
+            var waiter = Tasklet.Spawn(async () => await Offload.RunAsync(() =>
+            {
+                release.Wait(TimeSpan.FromSeconds(10));
+                finished = true;
+                return 1;
+            }));
+            await Tasklet.Yield();
+            Assert.Equal(TaskletState.Parked, waiter.State);
+            Assert.StartsWith("offloaded work", waiter.WaitingOn);
+            waiter.Kill();
+            await waiter.JoinAsync();
+            Assert.Equal(TaskletState.Killed, waiter.State);
+            Assert.False(finished);   // the wait ended; the work has not
+            release.Set();
+            // The loop is held open until the work is done: the test ends clean after it.
+        });
+    }
+
+    [Fact]
+    public void AnExpiredScope_EndsTheWait_WithATimeout()
+    {
+        Run(async () =>
+        {
+            await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                using (CancelScope.FailAfter(Ms(20))) await Offload.RunAsync(() => Thread.Sleep(300));
+            });
+            Assert.Equal(7, await Offload.RunAsync(() => 7));
+        });
+    }
+
+    [Fact]
+    public void SteadyState_AllocatesNothingPerCall()
+    {
+        Run(async () =>
+        {
+            Func<int> one = static () => 1;
+            for (int i = 0; i < 50; i++) await Offload.RunAsync(one); // warm the pool and the JIT
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 200; i++) await Offload.RunAsync(one);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 1024, $"{allocated} bytes on the loop thread for 200 offloads");
+        });
+    }
+
+    [Fact]
+    public void BadArguments_AndNoTasklet_AreClearErrors()
+    {
+        Run(async () =>
+        {
+            Assert.Throws<ArgumentNullException>(() => Offload.RunAsync((Func<int>)null!));
+            Assert.Throws<ArgumentNullException>(() => Offload.RunAsync((Action)null!));
+            await Tasklet.Yield();
+        });
+        using var loop = new EventLoop();
+        var e = Assert.Throws<InvalidOperationException>(() => Offload.RunAsync(() => 1));
+        Assert.Contains("Offload.RunAsync", e.Message);
+    }
+}
