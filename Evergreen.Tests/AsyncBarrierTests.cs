@@ -332,16 +332,7 @@ public class AsyncBarrierTests
         {
             var barrier = new AsyncBarrier(2);
             _ = barrier.IsBroken; // binds it to this loop
-            var errors = new List<Exception>();
-            var thread = new Thread(() =>
-            {
-                foreach (var use in new Action[] { barrier.Reset, barrier.Abort, () => _ = barrier.WaitingCount, () => barrier.WaitAsync() })
-                {
-                    try { use(); } catch (Exception e) { errors.Add(e); }
-                }
-            }) { IsBackground = true };
-            thread.Start();
-            thread.Join();
+            var errors = OtherThread.CallEach(barrier.Reset, barrier.Abort, () => _ = barrier.WaitingCount, () => barrier.WaitAsync()).OfType<Exception>().ToList();
             Assert.Equal(4, errors.Count);
             Assert.All(errors, e => Assert.Contains("loop's own thread", Assert.IsType<InvalidOperationException>(e).Message));
             Assert.False(barrier.IsBroken);

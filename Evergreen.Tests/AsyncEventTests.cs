@@ -212,16 +212,7 @@ public class AsyncEventTests
         {
             var ev = new AsyncEvent();
             ev.Clear(); // binds it to this loop
-            var errors = new List<Exception>();
-            var thread = new Thread(() =>
-            {
-                foreach (var use in new Action[] { ev.Set, ev.Clear, () => _ = ev.IsSet, () => ev.WaitAsync() })
-                {
-                    try { use(); } catch (Exception e) { errors.Add(e); }
-                }
-            }) { IsBackground = true };
-            thread.Start();
-            thread.Join();
+            var errors = OtherThread.CallEach(ev.Set, ev.Clear, () => _ = ev.IsSet, () => ev.WaitAsync()).OfType<Exception>().ToList();
             Assert.Equal(4, errors.Count);
             Assert.All(errors, e => Assert.Contains("loop's own thread", Assert.IsType<InvalidOperationException>(e).Message));
             Assert.False(ev.IsSet);

@@ -421,19 +421,3 @@ public class AsyncLockTests
 }
 
 /// <summary>Runs an action on a fresh thread and returns what it threw.</summary>
-internal static class OtherThread
-{
-    public static Exception? Call(Action action)
-    {
-        Exception? seen = null;
-        var thread = new Thread(() =>
-        {
-            try { action(); }
-            catch (Exception e) { seen = e; }
-        }) { IsBackground = true };
-        thread.Start();
-        thread.Join();
-        Assert.IsType<InvalidOperationException>(seen);
-        return seen;
-    }
-}

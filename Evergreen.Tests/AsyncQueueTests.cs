@@ -394,16 +394,8 @@ public class AsyncQueueTests
         {
             var q = new AsyncQueue<int>();
             await q.PutAsync(1);
-            var errors = new List<Exception>();
-            var thread = new Thread(() =>
-            {
-                foreach (var call in new Action[] { () => q.TryPut(2), () => q.TryGet(out _), () => _ = q.Count, () => q.TaskDone() })
-                {
-                    try { call(); } catch (Exception e) { errors.Add(e); }
-                }
-            }) { IsBackground = true };
-            thread.Start();
-            thread.Join();
+            var errors = OtherThread.CallEach(() => q.TryPut(2), () => q.TryGet(out _), () => _ = q.Count, () => q.TaskDone())
+                .OfType<Exception>().ToList();
             Assert.Equal(4, errors.Count);
             Assert.All(errors, e => Assert.Contains("loop's own thread", Assert.IsType<InvalidOperationException>(e).Message));
             Assert.Contains("AsyncQueue<Int32>.TryPut", errors[0].Message);
