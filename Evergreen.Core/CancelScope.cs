@@ -7,6 +7,12 @@
 // disposed. The exception a park gets is that of the *outermost* expired scope, so the scope
 // whose deadline covers the most is the one that fires, and MoveOnAfterAsync catches only the
 // exception of its own scope: code outside an unexpired scope never sees another scope's timeout.
+//
+// A TaskGroup opens an internal scope with no deadline and a listener (ScopeHooks.cs). The group
+// cancels it when a child fails (its parks then throw TaskletExit, not a timeout), and is told
+// when cancellation reaches it from outside: an enclosing scope expiring or the tasklet being
+// killed. Listeners run after the tasklet's own park was aborted and never while it is parked in
+// the middle of registering, so a listener may end other tasklets without waking this one twice.
 
 using System.Diagnostics;
 
@@ -25,10 +31,13 @@ public sealed class CancelScope : IDisposable
 {
     private readonly Tasklet _owner;
     private readonly EventLoop _loop;
-    private readonly TimerNode _node;
+    private readonly TimerNode? _node;       // null for a group's scope (no deadline)
     private readonly TimeSpan? _timeout;
+    private readonly IScopeListener? _listener;
+    private string? _cancelMessage;           // set when a group cancels its scope
     private CancellationTokenSource? _source;
     private bool _closed;
+    private bool _listenerTold;
 
     private CancelScope(Tasklet owner, long due, TimeSpan? timeout, string origin)
     {
@@ -43,6 +52,39 @@ public sealed class CancelScope : IDisposable
         if (due <= _loop.NowTicks) IsExpired = true;
         else _loop.AddTimer(_node, due);
         Deadline = due / (double)Stopwatch.Frequency;
+    }
+
+    private CancelScope(Tasklet owner, IScopeListener listener, string origin)
+    {
+        _owner = owner;
+        _loop = owner.Loop!;
+        _listener = listener;
+        Origin = origin;
+        var x = owner.Extras;
+        Parent = x.Scope;
+        x.Scope = this;
+        Deadline = double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// Opens a scope with no deadline in <paramref name="owner"/> (the current tasklet) for a
+    /// structured-concurrency owner such as a TaskGroup: <see cref="Cancel"/> cancels it, and
+    /// <paramref name="listener"/> hears of cancellation arriving from outside.
+    /// </summary>
+    internal static CancelScope OpenListening(Tasklet owner, IScopeListener listener, string origin) =>
+        new(owner, listener, origin);
+
+    /// <summary>
+    /// Cancels the scope for good: the tasklet's current park (unless shielded) and every later
+    /// park inside the scope throw <see cref="TaskletExit"/> with <paramref name="message"/>.
+    /// </summary>
+    internal void Cancel(string message)
+    {
+        if (_closed || IsExpired) return;
+        _cancelMessage = message;
+        Expire();
+        if (_owner.IsParked && !_owner.IsShielded && ExpiredException() is { } error) _owner.Abort(error);
+        TellListeners(_owner, upTo: this);
     }
 
     /// <summary>
@@ -142,12 +184,32 @@ public sealed class CancelScope : IDisposable
         if (_closed) return;
         Expire();
         if (_owner.IsParked && !_owner.IsShielded && ExpiredException() is { } error) _owner.Abort(error);
+        TellListeners(_owner, upTo: this);
+    }
+
+    /// <summary>
+    /// Tells the listening scopes of <paramref name="owner"/> from the innermost out to
+    /// <paramref name="upTo"/> (all of them when null: the tasklet was killed) that cancellation
+    /// reached them. Each listener hears it once.
+    /// </summary>
+    internal static void TellListeners(Tasklet owner, CancelScope? upTo)
+    {
+        for (var s = owner._x?.Scope; s is not null; s = s.Parent)
+        {
+            if (s._listener is { } listener && !s._listenerTold)
+            {
+                s._listenerTold = true;
+                try { listener.OnScopeCancelled(); }
+                catch (Exception e) { s._loop.Report(e, null, $"the cancellation of a {s.Origin} in {owner.Describe()}"); }
+            }
+            if (ReferenceEquals(s, upTo)) break;
+        }
     }
 
     private void Expire()
     {
         IsExpired = true;
-        _loop.RemoveTimer(_node);
+        if (_node is not null) _loop.RemoveTimer(_node);
         if (_source is { } source)
         {
             try { source.Cancel(); }
@@ -162,19 +224,25 @@ public sealed class CancelScope : IDisposable
     /// </summary>
     internal Exception? ExpiredException()
     {
-        CancelScope? fired = null;
+        CancelScope? fired = null, lateExpired = null;
         long now = 0;
         for (var s = this; s is not null; s = s.Parent)
         {
-            if (!s.IsExpired && s._node.IsScheduled)
+            if (!s.IsExpired && s._node is { IsScheduled: true } node)
             {
                 if (now == 0) now = _loop.NowTicks;
-                if (s._node.Due <= now) s.Expire();
+                if (node.Due <= now)
+                {
+                    s.Expire();
+                    lateExpired = s;
+                }
             }
             if (s.IsExpired) fired = s;
         }
         if (fired is null) return null;
-        var error = new TimeoutException(fired.Message());
+        // Called while a park registers (the tasklet is not parked yet), so listeners may run here.
+        if (lateExpired is not null) TellListeners(_owner, upTo: lateExpired);
+        Exception error = fired._cancelMessage is { } message ? new TaskletExit(message) : new TimeoutException(fired.Message());
         error.Data[ScopeKey] = fired;
         return error;
     }
@@ -210,11 +278,16 @@ public sealed class CancelScope : IDisposable
     }
 
     /// <summary>Releases the timer and token source (on dispose, or when the tasklet ended with the scope open).</summary>
-    internal void Abandon()
+    internal void Abandon(bool ownerEnded = false)
     {
         _closed = true;
-        _loop.RemoveTimer(_node);
+        if (_node is not null) _loop.RemoveTimer(_node);
         _source?.Dispose();
         _source = null;
+        if (ownerEnded && _listener is { } listener)
+        {
+            try { listener.OnScopeAbandoned(); }
+            catch (Exception e) { _loop.Report(e, null, $"a {Origin} left open when {_owner.Describe()} ended"); }
+        }
     }
 }

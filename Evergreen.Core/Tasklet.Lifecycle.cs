@@ -34,7 +34,13 @@ public partial class Tasklet
         {
             Extras.PendingKill = error;
         }
+        // Task groups open in it kill their children (after its own park was aborted, so a child
+        // ending at once cannot wake it a second time).
+        if (_x?.Scope is not null) CancelScope.TellListeners(this, upTo: null);
     }
+
+    /// <summary>Makes <paramref name="supervisor"/> the owner of this (not yet started) tasklet's outcome.</summary>
+    internal void SetSupervisor(ITaskletSupervisor supervisor) => Extras.Supervisor = supervisor;
 
     private void FireKillToken()
     {
@@ -145,14 +151,14 @@ public partial class Tasklet
         }
         _life = error is null ? Lifecycle.Completed : error is TaskletExit ? Lifecycle.Killed : Lifecycle.Failed;
         var loop = _ctx?.Loop;
-        bool observed = (_flags & TaskletFlags.Observed) != 0;
+        bool observed = (_flags & TaskletFlags.Observed) != 0 || _x?.Supervisor is not null;
         if (_x is { } x)
         {
             x.Error = error;
             x.PendingKill = null;
             x.Locals = null;
             x.LocalCount = 0;
-            for (var scope = x.Scope; scope is not null; scope = scope.Parent) scope.Abandon();
+            for (var scope = x.Scope; scope is not null; scope = scope.Parent) scope.Abandon(ownerEnded: true);
             x.Scope = null;
             if (x.ParkTimer is { IsScheduled: true } node) loop?.RemoveTimer(node);
             if (error is not null && x.KillSource is { IsCancellationRequested: false } source)
@@ -177,6 +183,11 @@ public partial class Tasklet
             {
                 loop.Report(error, this, Describe());
             }
+        }
+        if (_x?.Supervisor is { } supervisor)
+        {
+            try { supervisor.OnChildDone(this, error); }
+            catch (Exception e) { loop?.Report(e, null, $"the supervisor of {Describe()}"); }
         }
     }
 

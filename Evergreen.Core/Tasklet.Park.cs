@@ -174,14 +174,17 @@ public partial class Tasklet
         }
         var loop = _ctx!.Loop;
         StoreContinuation(continuation, state);
-        _park = ParkState.Parked;
         long timeout = -1;
         if (_x is { } x)
         {
             timeout = x.ParkTimeout;
             x.ParkTimeout = -1;
         }
+        // Before the park is marked Parked: finding a deadline passed here tells the scope's
+        // listeners (a TaskGroup kills its children), and a child that ends at once must not be
+        // able to wake this park before it is aborted.
         var error = TakePendingAbort();
+        _park = ParkState.Parked;
         if (error is not null)
         {
             Abort(error);

@@ -35,6 +35,9 @@ internal sealed class TaskletExtras
 
     /// <summary>True once a completion callback is registered on the body task (foreign waits only).</summary>
     internal bool WatchingBody;
+
+    /// <summary>Who owns the tasklet's outcome (a TaskGroup), told when it ends.</summary>
+    internal ITaskletSupervisor? Supervisor;
 }
 
 /// <summary>One <see cref="TaskletLocal{T}"/> value held by a tasklet.</summary>
