@@ -47,7 +47,7 @@ public class NamesTests
         [
             typeof(AsyncLock), typeof(AsyncRLock), typeof(AsyncSemaphore), typeof(AsyncBoundedSemaphore),
             typeof(AsyncReleaser), typeof(ILockForCondition), typeof(AsyncCondition), typeof(AsyncEvent),
-            typeof(AsyncBarrier), typeof(BrokenBarrierException), typeof(AsyncQueueBase<int>), typeof(AsyncQueue<int>),
+            typeof(AsyncBarrier), typeof(BrokenBarrierException), typeof(TaskGroup), typeof(AsyncQueueBase<int>), typeof(AsyncQueue<int>),
             typeof(AsyncLifoQueue<int>), typeof(AsyncPriorityQueue<int>), typeof(QueueFullException), typeof(QueueEmptyException),
             typeof(AsyncChannel<int>), typeof(AsyncChannelClosedException), typeof(AsyncSelect),
         ];
