@@ -42,6 +42,12 @@ public partial class Tasklet
     /// <summary>Makes <paramref name="supervisor"/> the owner of this (not yet started) tasklet's outcome.</summary>
     internal void SetSupervisor(ITaskletSupervisor supervisor) => Extras.Supervisor = supervisor;
 
+    /// <summary>
+    /// Who owns the tasklet's outcome, or null. A supervisor that makes many children (TaskGroup)
+    /// overrides this in a subclass holding it in a field, instead of allocating the extras.
+    /// </summary>
+    internal virtual ITaskletSupervisor? Supervisor => _x?.Supervisor;
+
     private void FireKillToken()
     {
         if (_x?.KillSource is { } source)
@@ -151,7 +157,8 @@ public partial class Tasklet
         }
         _life = error is null ? Lifecycle.Completed : error is TaskletExit ? Lifecycle.Killed : Lifecycle.Failed;
         var loop = _ctx?.Loop;
-        bool observed = (_flags & TaskletFlags.Observed) != 0 || _x?.Supervisor is not null;
+        var supervisor = Supervisor;
+        bool observed = (_flags & TaskletFlags.Observed) != 0 || supervisor is not null;
         if (_x is { } x)
         {
             x.Error = error;
@@ -184,7 +191,7 @@ public partial class Tasklet
                 loop.Report(error, this, Describe());
             }
         }
-        if (_x?.Supervisor is { } supervisor)
+        if (supervisor is not null)
         {
             try { supervisor.OnChildDone(this, error); }
             catch (Exception e) { loop?.Report(e, null, $"the supervisor of {Describe()}"); }

@@ -58,7 +58,8 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     private readonly Tasklet _parent;
     private readonly EventLoop _loop;
     private readonly CancelScope _scope;
-    private readonly HashSet<Tasklet> _children = new(ReferenceEqualityComparer.Instance);
+    private Tasklet? _first;  // the live children, linked through IGroupChild (TaskGroupChild.cs)
+    private int _count;
     private List<Exception>? _failures;
     private bool _killing;    // the children were killed (CancelAll, a failure, cancellation from outside)
     private bool _failed;     // a child failed for real
@@ -132,19 +133,28 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
         get
         {
             _loop.CheckThread("TaskGroup.Count");
-            return _children.Count;
+            return _count;
         }
     }
 
-    /// <summary>The children alive now, in no particular order (a copy).</summary>
+    /// <summary>The children alive now, in spawn order (a copy).</summary>
     /// <exception cref="InvalidOperationException">Called from another thread.</exception>
     public IReadOnlyList<Tasklet> Children
     {
         get
         {
             _loop.CheckThread("TaskGroup.Children");
-            return _children.ToArray();
+            return Snapshot();
         }
+    }
+
+    /// <summary>The live children, oldest first (the list is newest first).</summary>
+    private Tasklet[] Snapshot()
+    {
+        var all = new Tasklet[_count];
+        int i = _count;
+        for (var t = _first; t is not null; t = ((IGroupChild)t).Next) all[--i] = t;
+        return all;
     }
 
     /// <summary>
@@ -168,7 +178,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     {
         ArgumentNullException.ThrowIfNull(body);
         CheckOpen("TaskGroup.Spawn");
-        return Adopt(new Tasklet(body, name));
+        return Adopt(new GroupChild(body, name, this));
     }
 
     /// <summary>Spawns a child that produces a value; <c>await</c> the returned tasklet for it.</summary>
@@ -177,7 +187,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     {
         ArgumentNullException.ThrowIfNull(body);
         CheckOpen("TaskGroup.Spawn");
-        return (Tasklet<T>)Adopt(new Tasklet<T>(body, name));
+        return (Tasklet<T>)Adopt(new GroupChild<T>(body, name, this));
     }
 
     private void CheckOpen(string member)
@@ -191,11 +201,23 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
 
     private Tasklet Adopt(Tasklet child)
     {
-        child.SetSupervisor(this);
         child.Start(_loop);
-        _children.Add(child);
+        if (_first is not null) ((IGroupChild)_first).Prev = child;
+        ((IGroupChild)child).Next = _first;
+        _first = child;
+        _count++;
         if (_killing || _abandoned) child.Kill();
         return child;
+    }
+
+    private void Remove(Tasklet child)
+    {
+        var links = (IGroupChild)child;
+        if (links.Prev is { } prev) ((IGroupChild)prev).Next = links.Next;
+        else _first = links.Next;
+        if (links.Next is { } next) ((IGroupChild)next).Prev = links.Prev;
+        links.Prev = links.Next = null;
+        _count--;
     }
 
     /// <summary>
@@ -215,8 +237,8 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     {
         if (_killing) return;
         _killing = true;
-        if (_children.Count == 0) return;
-        foreach (var child in _children.ToArray()) child.Kill();
+        if (_count == 0) return;
+        foreach (var child in Snapshot()) child.Kill(); // a child that never ran leaves the list at once
     }
 
     /// <summary>
@@ -237,7 +259,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
         }
         _disposing = true;
         Exception? interrupted = null;
-        while (_children.Count > 0)
+        while (_count > 0)
         {
             try
             {
@@ -275,7 +297,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
 
     void ITaskletSupervisor.OnChildDone(Tasklet child, Exception? error)
     {
-        _children.Remove(child);
+        Remove(child);
         if (error is not null and not TaskletExit)
         {
             if (_abandoned)
@@ -293,7 +315,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
                 }
             }
         }
-        if (_children.Count == 0 && _parent.IsParked && ReferenceEquals(_parent.ParkOwner, this)) _parent.Unpark();
+        if (_count == 0 && _parent.IsParked && ReferenceEquals(_parent.ParkOwner, this)) _parent.Unpark();
     }
 
     void IScopeListener.OnScopeCancelled() => KillChildren();
@@ -320,5 +342,5 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
 
     /// <inheritdoc/>
     public override string ToString() =>
-        (_name is null ? $"TaskGroup #{_id}" : $"TaskGroup '{_name}' (#{_id})") + $" of {_parent.Describe()} ({_children.Count} children)";
+        (_name is null ? $"TaskGroup #{_id}" : $"TaskGroup '{_name}' (#{_id})") + $" of {_parent.Describe()} ({_count} children)";
 }

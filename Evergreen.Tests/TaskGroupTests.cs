@@ -15,18 +15,21 @@ public class TaskGroupTests
         Run(async () =>
         {
             var finished = new List<int>();
+            var spawned = new List<Tasklet>();
             await using (var group = new TaskGroup("fetchers"))
             {
                 for (int i = 0; i < 5; i++)
                 {
                     int n = i;
-                    group.Spawn(async () =>
+                    spawned.Add(group.Spawn(async () =>
                     {
                         await Tasklet.Sleep(Ms(5 * (5 - n)));
                         finished.Add(n);
-                    });
+                    }));
                 }
                 Assert.Equal(5, group.Count);
+                Assert.Equal(spawned, group.Children);
+                Assert.Same(Tasklet.Current, group.Parent);
                 Assert.Empty(finished);
             }
             Assert.Equal([4, 3, 2, 1, 0], finished);
