@@ -533,6 +533,37 @@ public class TaskGroupTests
     }
 
     [Fact]
+    public void DisposingTheLoop_UnwindsTheParentAndTheChildren()
+    {
+        var loop = new EventLoop();
+        var reports = new List<LoopExceptionEventArgs>();
+        loop.UnhandledException += (_, e) => reports.Add(e);
+        var children = new List<Tasklet>();
+        int cleanups = 0;
+        var parent = loop.Spawn(async () =>
+        {
+            await using var group = new TaskGroup();
+            for (int i = 0; i < 3; i++)
+            {
+                children.Add(group.Spawn(async () =>
+                {
+                    try { await Tasklet.Sleep(Forever); }
+                    finally { cleanups++; }
+                }));
+            }
+            await Tasklet.Sleep(Forever);
+        });
+        loop.CallLater(TimeSpan.FromMilliseconds(5), loop.Stop);
+        loop.Run();
+        loop.Dispose();
+        Assert.Equal(TaskletState.Killed, parent.State);
+        Assert.All(children, c => Assert.Equal(TaskletState.Killed, c.State));
+        Assert.Equal(3, cleanups);
+        Assert.Empty(reports);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
     public void AThousandChildren_AllRun_AndNothingIsLeftOpen()
     {
         Run(async loop =>
