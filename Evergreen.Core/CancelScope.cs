@@ -152,10 +152,10 @@ public sealed class CancelScope : IDisposable
     /// <summary>The enclosing scope in the same tasklet, or null.</summary>
     internal CancelScope? Parent { get; }
 
-    /// <summary>Which factory opened it ("FailAfter", "FailAt", "MoveOnAfterAsync").</summary>
+    /// <summary>Which factory opened it ("FailAfter", "FailAt", "MoveOnAfterAsync"), or "TaskGroup" for the scope a TaskGroup opens over its block (no deadline; cancelled when a child fails).</summary>
     public string Origin { get; }
 
-    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>).</summary>
+    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>); infinity for a TaskGroup's scope.</summary>
     public double Deadline { get; }
 
     /// <summary>The timeout it was opened with; null for <see cref="FailAt"/>.</summary>
