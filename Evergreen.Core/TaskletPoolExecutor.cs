@@ -136,5 +136,5 @@ public sealed class TaskletPoolExecutor : Executor
         }
     }
 
-    private protected override string StateDisplay => $"{MaxWorkers} workers at most, {_running} running";
+    private protected override string StateDisplay => $"{MaxWorkers} {(MaxWorkers == 1 ? "worker" : "workers")} at most, {_running} running";
 }

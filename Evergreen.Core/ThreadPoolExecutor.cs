@@ -89,5 +89,5 @@ public sealed class ThreadPoolExecutor : Executor
 
     private protected override bool IsIdle => _running == 0 && QueuedCount == 0;
 
-    private protected override string StateDisplay => $"{MaxWorkers} threads at most, {_running} running";
+    private protected override string StateDisplay => $"{MaxWorkers} {(MaxWorkers == 1 ? "thread" : "threads")} at most, {_running} running";
 }
