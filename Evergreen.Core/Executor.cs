@@ -241,6 +241,7 @@ public abstract partial class Executor : IAsyncDisposable
             CheckIdle();
         }
         if (!wait) return default;
+        if (_queue.Count > 0) OnQueued(); // make sure workers are on their way (one may have been killed before it started)
         if (IsIdle)
         {
             ReportUnobservedFailures();

@@ -11,6 +11,7 @@
 // get a TaskletKilledException, as for `await tasklet`), ends, and is replaced if calls are still
 // queued.
 
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Evergreen;
@@ -46,6 +47,7 @@ public sealed class TaskletPoolExecutor : Executor
     private protected override void OnQueued()
     {
         // One worker per call that could run now, up to the bound; workers not started yet count.
+        PruneWorkers();
         int wanted = Math.Min(MaxWorkers, _running + QueuedCount);
         while (_workers.Count < wanted) SpawnWorker();
     }
@@ -53,8 +55,8 @@ public sealed class TaskletPoolExecutor : Executor
     private void SpawnWorker()
     {
         var worker = new Tasklet(WorkAsync, $"TaskletPoolExecutor worker {++_nextWorker}");
-        _workers.Add(worker);
         worker.Start(_loop);
+        _workers.Add(worker);
     }
 
     private async Task WorkAsync()
@@ -125,7 +127,24 @@ public sealed class TaskletPoolExecutor : Executor
         return null;
     }
 
-    private protected override bool IsIdle => _workers.Count == 0 && QueuedCount == 0;
+    private protected override bool IsIdle
+    {
+        get
+        {
+            PruneWorkers();
+            return _workers.Count == 0 && QueuedCount == 0;
+        }
+    }
+
+    /// <summary>
+    /// Forgets workers killed before their first step (their body, and so its finally, never ran):
+    /// only someone walking the loop's tasklets, or the loop's disposal, can do that.
+    /// </summary>
+    private void PruneWorkers()
+    {
+        Debug.Assert(_running >= 0 && _running <= _workers.Count);
+        if (_workers.Count > 0) _workers.RemoveAll(static w => w.IsDone);
+    }
 
     private protected override void CheckCanWait(Tasklet waiter, string member)
     {

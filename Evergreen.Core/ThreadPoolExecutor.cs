@@ -12,6 +12,8 @@
 // Must never: touch a future or the queue from a pool thread. A call still out when the loop is
 // disposed finishes on its thread, and its outcome is dropped.
 
+using System.Diagnostics;
+
 namespace Evergreen;
 
 /// <summary>
@@ -79,6 +81,7 @@ public sealed class ThreadPoolExecutor : Executor
 
     private void CompleteOnLoop(ExecutorCall call)
     {
+        Debug.Assert(ReferenceEquals(call.Pool, this) && _running > 0);
         call.Pool = null;
         _running--;
         _loop.ReleaseHold();

@@ -182,6 +182,20 @@ public class TaskletPoolExecutorTests
     }
 
     [Fact]
+    public void AWorkerKilledBeforeItsFirstStep_IsReplaced_AndShutdownStillEnds()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            var future = pool.Submit(() => 3);
+            var worker = Assert.Single(EventLoop.Current.LiveTasklets, t => t.Name.StartsWith("TaskletPoolExecutor worker"));
+            worker.Kill(); // never ran: its body never will
+            await pool.ShutdownAsync();
+            Assert.Equal(3, await future);
+        });
+    }
+
+    [Fact]
     public void KillingATaskletWaitingOnAFuture_EndsItsWait_AndTheCallGoesOn()
     {
         Run(async () =>
