@@ -241,12 +241,12 @@ public abstract partial class Executor : IAsyncDisposable
             CheckIdle();
         }
         if (!wait) return default;
-        if (_queue.Count > 0) OnQueued(); // make sure workers are on their way (one may have been killed before it started)
         if (IsIdle)
         {
             ReportUnobservedFailures();
             return default;
         }
+        if (_queue.Count > 0) OnQueued(); // workers on their way (IsIdle forgot any killed before it started)
         return WaitIdleAsync();
     }
 

@@ -47,7 +47,6 @@ public sealed class TaskletPoolExecutor : Executor
     private protected override void OnQueued()
     {
         // One worker per call that could run now, up to the bound; workers not started yet count.
-        PruneWorkers();
         int wanted = Math.Min(MaxWorkers, _running + QueuedCount);
         while (_workers.Count < wanted) SpawnWorker();
     }
