@@ -267,6 +267,59 @@ public class FuturesWaitTests
         });
     }
 
+    // --- over executor futures, as Evergreen's test_futures does ----------------------------------------
+
+    [Fact]
+    public void OnExecutorFutures_FirstCompleted_ReturnsTheFastOne_AmongAHundredSlow()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(10);
+            var gate = new Future<int>(); // the slow calls wait on it: no 100 s sleeps to clean up
+            var fast = pool.Submit(async () => { await Tasklet.Sleep(Ms(10)); return 42; });
+            var all = new List<Future<int>> { fast };
+            for (int i = 0; i < 100; i++) all.Add(pool.Submit(async () => await gate));
+            var (done, notDone) = await Futures.WaitAsync(all, returnWhen: ReturnWhen.FirstCompleted);
+            Assert.Equal([fast], done);
+            Assert.Equal(100, notDone.Count);
+            Assert.Equal(42, await fast);
+            gate.SetResult(0);
+        });
+    }
+
+    [Fact]
+    public void OnExecutorFutures_FirstException_ReturnsTheFailure_AndItIsNotReportedAtShutdown()
+    {
+        // A failed future handed back in Done is the caller's to read: no report (TestLoop would fail).
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(10);
+            var gate = new Future<int>();
+            var raiser = pool.Submit(() => 1 / Zero());
+            var waiting = new[] { pool.Submit(async () => await gate), pool.Submit(async () => await gate) };
+            var (done, notDone) = await Futures.WaitAsync([raiser, .. waiting], returnWhen: ReturnWhen.FirstException);
+            Assert.Equal([raiser], done);
+            Assert.Equal(waiting, notDone);
+            gate.SetResult(42);
+            Assert.Equal(42, await waiting[0]);
+        });
+    }
+
+    private static int Zero() => 0;
+
+    [Fact]
+    public void OnExecutorFutures_AsCompleted_YieldsEachOnce()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(10);
+            var all = Enumerable.Range(0, 10).Select(i => pool.Submit(async () => { await Tasklet.Sleep(Ms(10 - i)); return i; })).ToList();
+            var seen = new List<int>();
+            await foreach (var f in Futures.AsCompleted(all)) seen.Add(await f);
+            Assert.Equal(Enumerable.Range(0, 10), seen.Order());
+        });
+    }
+
     // --- AsCompleted -----------------------------------------------------------------------------
 
     [Fact]
