@@ -1,0 +1,484 @@
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+/// <summary>TaskletPoolExecutor (Evergreen's TaskPoolExecutor) and what every Executor shares: submit, map, shutdown.</summary>
+public class TaskletPoolExecutorTests
+{
+    /// <summary>A call that fails; typed, so that Submit picks Func&lt;int&gt; (a bare `() => throw` fits both Func overloads).</summary>
+    internal static int Throw(Exception e) => throw e;
+
+    [Fact]
+    public void Submit_RunsTheCallInAWorkerTasklet_AndItsFutureHasTheValue()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            var me = Tasklet.Current;
+            Tasklet? ranIn = null;
+            var future = pool.Submit(() =>
+            {
+                ranIn = Tasklet.Current;
+                return 6 * 7;
+            });
+            Assert.False(future.IsDone); // queued: Submit is not a yield point
+            Assert.Equal(42, await future);
+            Assert.NotNull(ranIn);
+            Assert.NotSame(me, ranIn);
+            Assert.Equal("TaskletPoolExecutor worker 1", ranIn!.Name);
+        });
+    }
+
+    [Fact]
+    public void Submit_PicksTheIntendedOverload_ForEachKindOfLambda()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(4);
+            Future<int> value = pool.Submit(() => 1);
+            Future<int> asyncValue = pool.Submit(async () => { await Tasklet.Sleep(0); return 2; });
+            bool ran = false;
+            Future action = pool.Submit(() => { ran = true; });
+            Future asyncAction = pool.Submit(async () => await Tasklet.Sleep(0));
+            IAsyncEnumerable<int> mapped = pool.MapAsync(x => x * 2, [1, 2]);
+            IAsyncEnumerable<int> asyncMapped = pool.MapAsync(async x => { await Tasklet.Sleep(0); return x * 3; }, [1, 2]);
+            Assert.True(action is Future<object?>);
+            Assert.True(asyncAction is Future<object?>);
+            Assert.Equal(1, await value);
+            Assert.Equal(2, await asyncValue);
+            await action;
+            await asyncAction;
+            Assert.True(ran);
+            Assert.Null(((Future<object?>)action).Result);
+            Assert.Equal([2, 4], await mapped.ToListAsync());
+            Assert.Equal([3, 6], await asyncMapped.ToListAsync());
+        });
+    }
+
+    [Fact]
+    public void AtMostMaxWorkersCallsRunAtOnce()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(3);
+            int running = 0, most = 0;
+            var futures = Enumerable.Range(0, 20).Select(i => pool.Submit(async () =>
+            {
+                running++;
+                most = Math.Max(most, running);
+                await Tasklet.Sleep(Ms(2));
+                running--;
+                return i;
+            })).ToList();
+            await Tasklet.Yield();
+            Assert.Equal(3, EventLoop.Current.LiveTaskletCount - 1); // three workers, spawned on demand
+            for (int i = 0; i < futures.Count; i++) Assert.Equal(i, await futures[i]);
+            Assert.Equal(3, most);
+        });
+    }
+
+    [Fact]
+    public void WorkersEndWhenTheQueueIsEmpty_SoAnIdleExecutorKeepsNothingAlive()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(4);
+            await pool.Submit(() => 1);
+            await Tasklet.Yield();
+            Assert.Equal(1, EventLoop.Current.LiveTaskletCount); // just this test
+            Assert.Equal(2, await pool.Submit(() => 2));         // and it starts again on demand
+            // Not shut down: the loop still finishes (no worker parked forever, no deadlock).
+        });
+    }
+
+    [Fact]
+    public void CallsThatNeverPark_ShareTheLoop_TheirWorkerYieldsBetweenThem()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            int done = 0;
+            var seen = new List<int>();
+            var futures = Enumerable.Range(0, 100).Select(_ => pool.Submit(() => ++done)).ToList();
+            var watcher = Tasklet.Spawn(async () =>
+            {
+                while (done < 100)
+                {
+                    seen.Add(done);
+                    await Tasklet.Yield();
+                }
+            });
+            await watcher;
+            Assert.True(seen.Distinct().Count() > 50, $"the watcher saw {seen.Distinct().Count()} distinct counts");
+            Assert.Equal(100, await futures[^1]);
+        });
+    }
+
+    [Fact]
+    public void CallExceptions_ReachEveryPath_ResultAsyncAwaitResultAndException()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            var sync = pool.Submit(() => Throw(new FormatException("sync")));
+            var asyncFailure = pool.Submit<int>(async () => { await Tasklet.Sleep(0); throw new IOException("async"); });
+            var action = pool.Submit(() => throw new ArgumentException("action"));
+            Assert.Equal("sync", (await Assert.ThrowsAsync<FormatException>(async () => await sync)).Message);
+            await Assert.ThrowsAsync<FormatException>(async () => await sync.ResultAsync());
+            Assert.Throws<FormatException>(() => sync.Result);
+            Assert.Equal("async", (await Assert.ThrowsAsync<IOException>(async () => await asyncFailure)).Message);
+            Assert.IsType<IOException>(asyncFailure.Exception);
+            await Assert.ThrowsAsync<ArgumentException>(async () => await action);
+        });
+    }
+
+    [Fact]
+    public void Cancel_BeforeTheCallRuns_ReturnsTrue_AndTheCallNeverRuns()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var gate = new Future<int>();
+            var first = pool.Submit(async () => await gate);
+            bool secondRan = false;
+            var second = pool.Submit(() => { secondRan = true; return 2; });
+            await Tasklet.Yield();
+            Assert.True(first.IsRunning);
+            Assert.False(second.IsRunning);
+            Assert.True(second.Cancel());
+            Assert.False(first.Cancel()); // running: cannot be cancelled
+            gate.SetResult(1);
+            Assert.Equal(1, await first);
+            await Assert.ThrowsAsync<CancelledException>(async () => await second);
+            await pool.ShutdownAsync();
+            Assert.False(secondRan);
+        });
+    }
+
+    [Fact]
+    public void AWorkerKilledWhileRunningACall_FailsThatFutureWithTheKill_AndTheQueueGoesOn()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            Tasklet? worker = null;
+            var doomed = pool.Submit(async () =>
+            {
+                worker = Tasklet.Current;
+                await Tasklet.Sleep(3600);
+                return 1;
+            });
+            var next = pool.Submit(() => 2);
+            await Tasklet.Yield();
+            worker!.Kill();
+            await worker.JoinAsync();
+            Assert.Equal(TaskletState.Killed, worker.State);
+            Assert.IsType<TaskletExit>(doomed.Exception);
+            // The awaiter was not killed itself: it gets what `await tasklet` gives for a killed tasklet.
+            var e = await Assert.ThrowsAsync<TaskletKilledException>(async () => await doomed);
+            Assert.Same(worker, e.Tasklet);
+            Assert.Equal(2, await next); // a new worker took over the queue
+        });
+    }
+
+    [Fact]
+    public void AWorkerKilledBeforeItsFirstStep_IsReplaced_AndShutdownStillEnds()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            var future = pool.Submit(() => 3);
+            var worker = Assert.Single(EventLoop.Current.LiveTasklets, t => t.Name.StartsWith("TaskletPoolExecutor worker"));
+            worker.Kill(); // never ran: its body never will
+            await pool.ShutdownAsync();
+            Assert.Equal(3, await future);
+        });
+    }
+
+    [Fact]
+    public void KillingATaskletWaitingOnAFuture_EndsItsWait_AndTheCallGoesOn()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var future = pool.Submit(async () => { await Tasklet.Sleep(Ms(20)); return 5; });
+            var waiter = Tasklet.Spawn(async () => await future);
+            await Tasklet.Yield();
+            waiter.Kill();
+            await waiter.JoinAsync();
+            Assert.Equal(TaskletState.Killed, waiter.State);
+            Assert.Equal(5, await future);
+        });
+    }
+
+    // --- MapAsync --------------------------------------------------------------------------------------
+
+    [Fact]
+    public void MapAsync_YieldsResultsInInputOrder_WhateverOrderTheCallsFinish()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(5);
+            var delays = new[] { 25, 5, 15, 1, 10 };
+            var results = new List<int>();
+            await foreach (var r in pool.MapAsync(async d => { await Tasklet.Sleep(Ms(d)); return d; }, delays)) results.Add(r);
+            Assert.Equal(delays, results);
+        });
+    }
+
+    [Fact]
+    public void MapAsync_SubmitsEveryItemWhenCalled_NotWhenEnumerated()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            var started = new List<int>();
+            var results = pool.MapAsync(x => { started.Add(x); return x; }, Enumerable.Range(0, 5));
+            await Tasklet.Sleep(Ms(1));
+            Assert.Equal([0, 1, 2, 3, 4], started);
+            Assert.Equal([0, 1, 2, 3, 4], await results.ToListAsync());
+        });
+    }
+
+    [Fact]
+    public void MapAsync_RethrowsACallsException_AtItsPosition_AndCancelsTheRest()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var ran = new List<int>();
+            var seen = new List<int>();
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            {
+                await foreach (var r in pool.MapAsync(x =>
+                {
+                    ran.Add(x);
+                    return x == 2 ? throw new InvalidOperationException($"item {x}") : x;
+                }, Enumerable.Range(0, 10)))
+                {
+                    seen.Add(r);
+                }
+            });
+            Assert.Equal("item 2", e.Message);
+            Assert.Equal([0, 1], seen);
+            await pool.ShutdownAsync();
+            Assert.True(ran.Count < 10, $"{ran.Count} calls ran: the rest should have been cancelled");
+        });
+    }
+
+    [Fact]
+    public void MapAsync_ResultNotReadyByTheDeadline_ThrowsTimeoutException()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            var seen = new List<int>();
+            var e = await Assert.ThrowsAsync<TimeoutException>(async () =>
+            {
+                await foreach (var r in pool.MapAsync(async d => { await Tasklet.Sleep(Ms(d)); return d; }, [1, 500, 1], Ms(100))) seen.Add(r);
+            });
+            Assert.Equal([1], seen);
+            Assert.Contains("item 1", e.Message);
+            Assert.Contains("100 ms", e.Message);
+            await pool.ShutdownAsync(); // the running 500 ms call goes on: cancellation cannot stop it
+        });
+    }
+
+    [Fact]
+    public void MapAsync_StoppedEarly_CancelsTheCallsNotStarted_AndReportsNone()
+    {
+        // TestLoop fails on any unexpected report: none of the abandoned futures may be reported,
+        // even the running one that fails after the consumer left.
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            var ran = new List<int>();
+            await foreach (var r in pool.MapAsync<int, int>(async x =>
+            {
+                ran.Add(x);
+                await Tasklet.Sleep(Ms(1));
+                if (x == 1) throw new Exception("nobody is listening any more");
+                return x;
+            }, Enumerable.Range(0, 10)))
+            {
+                if (r == 0) break;
+            }
+            await pool.ShutdownAsync();
+            Assert.Equal([0, 1], ran); // 1 had started when the consumer left; 2..9 were cancelled
+        });
+    }
+
+    [Fact]
+    public void MapAsync_CanBeEnumeratedOnce()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var results = pool.MapAsync(x => x, [1]);
+            Assert.Equal([1], await results.ToListAsync());
+            var e = Assert.Throws<InvalidOperationException>(() => results.GetAsyncEnumerator());
+            Assert.Contains("enumerated once", e.Message);
+        });
+    }
+
+    // --- shutdown -------------------------------------------------------------------------------------
+
+    [Fact]
+    public void ShutdownWithWait_WaitsForEveryCall_AndThenSubmitIsRefused()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(2);
+            var futures = Enumerable.Range(0, 6).Select(i => pool.Submit(async () => { await Tasklet.Sleep(Ms(5)); return i; })).ToList();
+            Assert.False(pool.IsShutdown);
+            await pool.ShutdownAsync();
+            Assert.True(pool.IsShutdown);
+            Assert.All(futures, f => Assert.True(f.IsDone));
+            Assert.Equal(1, EventLoop.Current.LiveTaskletCount); // every worker has ended too
+            var e = Assert.Throws<InvalidOperationException>(() => pool.Submit(() => 1));
+            Assert.Contains("the executor is shut down", e.Message);
+            Assert.Throws<InvalidOperationException>(() => pool.MapAsync(x => x, [1]));
+            await pool.ShutdownAsync(); // twice is harmless
+            await pool.DisposeAsync();
+        });
+    }
+
+    [Fact]
+    public void ShutdownWithoutWait_ReturnsAtOnce_AndTheQueuedCallsStillRun()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            var futures = Enumerable.Range(0, 3).Select(i => pool.Submit(async () => { await Tasklet.Sleep(Ms(2)); return i; })).ToList();
+            var shutdown = pool.ShutdownAsync(wait: false);
+            Assert.True(shutdown.IsCompletedSuccessfully);
+            Assert.False(futures[2].IsDone);
+            for (int i = 0; i < 3; i++) Assert.Equal(i, await futures[i]);
+        });
+    }
+
+    [Fact]
+    public void ShutdownCancellingPending_CancelsTheQueuedCalls_AndLetsTheRunningOneFinish()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            var futures = Enumerable.Range(0, 4).Select(i => pool.Submit(async () => { await Tasklet.Sleep(Ms(5)); return i; })).ToList();
+            await Tasklet.Yield();
+            await pool.ShutdownAsync(wait: true, cancelPending: true);
+            Assert.Equal(0, await futures[0]);
+            Assert.All(futures.Skip(1), f => Assert.True(f.IsCancelled));
+        });
+    }
+
+    [Fact]
+    public void AFailureNobodyObserved_IsReportedWhenTheExecutorShutsDown_AndOnlyThatOne()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        string? executorName = null;
+        int lostId = 0;
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(2);
+            executorName = $"TaskletPoolExecutor #{pool.Id}";
+            var lost = pool.Submit(() => Throw(new FormatException("nobody reads me")));
+            var awaited = pool.Submit(() => Throw(new IOException("awaited")));
+            var read = pool.Submit(() => Throw(new IOException("read")));
+            var called = pool.Submit(() => Throw(new IOException("called back")));
+            lostId = lost.Id;
+            called.AddDoneCallback(_ => { });
+            await Assert.ThrowsAsync<IOException>(async () => await awaited);
+            await Tasklet.Sleep(Ms(1));
+            Assert.NotNull(read.Exception);
+            Assert.Empty(reports); // nothing before the shutdown
+            await pool.ShutdownAsync();
+            Assert.Single(reports);
+            await pool.DisposeAsync(); // reported once, not again
+        }, reports);
+        var report = Assert.Single(reports);
+        Assert.IsType<FormatException>(report.Exception);
+        Assert.Contains($"Future<Int32> #{lostId}", report.Source);
+        Assert.Contains(executorName!, report.Source);
+        Assert.Contains("nobody observed", report.Source);
+    }
+
+    [Fact]
+    public void AwaitUsing_ShutsDownWithWait_AndReportsUnobservedFailures()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            await using (var pool = new TaskletPoolExecutor(1))
+            {
+                _ = pool.Submit(async () => { await Tasklet.Sleep(Ms(5)); throw new TimeoutException("lost"); });
+            }
+            Assert.Single(reports);
+        }, reports);
+        Assert.IsType<TimeoutException>(Assert.Single(reports).Exception);
+    }
+
+    [Fact]
+    public void ShutdownWithWait_FromOneOfItsOwnCalls_IsRefused()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var inner = pool.Submit(async () => await pool.ShutdownAsync());
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await inner);
+            Assert.Contains("would wait for itself", e.Message);
+        });
+    }
+
+    [Fact]
+    public void BadArguments_AndTheWrongThread_AreClearErrors()
+    {
+        Run(async () =>
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TaskletPoolExecutor(0));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new TaskletPoolExecutor(-1));
+            await using var pool = new TaskletPoolExecutor(1);
+            Assert.Throws<ArgumentNullException>(() => pool.Submit((Func<int>)null!));
+            Assert.Throws<ArgumentNullException>(() => pool.Submit((Action)null!));
+            Assert.Throws<ArgumentNullException>(() => pool.MapAsync((Func<int, int>)null!, [1]));
+            Assert.Throws<ArgumentNullException>(() => pool.MapAsync(x => x, (int[])null!));
+            Assert.Throws<ArgumentOutOfRangeException>(() => pool.MapAsync(x => x, [1], TimeSpan.FromSeconds(-1)));
+            var seen = OtherThread.CallEach(
+                () => pool.Submit(() => 1),
+                () => _ = pool.IsShutdown,
+                () => pool.ShutdownAsync(wait: false),
+                () => new TaskletPoolExecutor(1));
+            Assert.All(seen, e => Assert.IsType<InvalidOperationException>(e));
+            Assert.Contains("no EventLoop on this thread", seen[3]!.Message);
+            Assert.False(pool.IsShutdown);
+        });
+        // ShutdownAsync with wait parks: a loop callback cannot.
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(1);
+            Exception? seen = null;
+            EventLoop.Current.CallSoon(() =>
+            {
+                try { _ = pool.ShutdownAsync(); }
+                catch (Exception e) { seen = e; }
+            });
+            await Tasklet.Yield();
+            Assert.IsType<InvalidOperationException>(seen);
+            Assert.False(pool.IsShutdown); // refused before anything changed
+            await pool.ShutdownAsync();
+        });
+    }
+
+    [Fact]
+    public void ToString_NamesTheExecutorAndWhatItRuns()
+    {
+        Run(async () =>
+        {
+            var pool = new TaskletPoolExecutor(3);
+            var f = pool.Submit(() => 1);
+            Assert.Equal($"TaskletPoolExecutor #{pool.Id} (3 workers at most, 0 running, 1 queued)", pool.ToString());
+            Assert.Contains($"from TaskletPoolExecutor #{pool.Id}", f.ToString());
+            await pool.ShutdownAsync();
+            Assert.EndsWith("shut down)", pool.ToString());
+        });
+    }
+}
