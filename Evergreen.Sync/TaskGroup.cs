@@ -168,25 +168,35 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     public bool IsClosed => _closed;
 
     /// <summary>
-    /// Spawns <paramref name="body"/> as a child of the group. Any tasklet of the loop may spawn
-    /// into the group, children included, until <see cref="DisposeAsync"/> has finished. In a
-    /// cancelled group (<see cref="IsCancelled"/>) the child is killed before it runs.
+    /// Spawns <paramref name="body"/> as a child of the group (trio's <c>start_soon</c>). Any
+    /// tasklet of the loop may spawn into the group, children included, until
+    /// <see cref="DisposeAsync"/> has finished. In a cancelled group (<see cref="IsCancelled"/>)
+    /// the child is killed before it runs. Returns nothing, so that the usual
+    /// <c>group.Spawn(...)</c> in a loop is not an un-awaited awaitable (CS4014); use
+    /// <see cref="SpawnTasklet(Func{Task}, string?)"/> to keep the child.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group is closed, or this is another thread.</exception>
-    public Tasklet Spawn(Func<Task> body, string? name = null)
+    public void Spawn(Func<Task> body, string? name = null) => SpawnTasklet(body, name);
+
+    /// <summary>
+    /// Like <see cref="Spawn"/>, returning the child: to kill it alone, join it, or read its
+    /// state. Its failure still belongs to the group (awaiting it rethrows it too).
+    /// </summary>
+    /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    public Tasklet SpawnTasklet(Func<Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        CheckOpen("TaskGroup.Spawn");
+        CheckOpen("TaskGroup.SpawnTasklet");
         return Adopt(new GroupChild(body, name, this));
     }
 
     /// <summary>Spawns a child that produces a value; <c>await</c> the returned tasklet for it.</summary>
     /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
-    public Tasklet<T> Spawn<T>(Func<Task<T>> body, string? name = null)
+    public Tasklet<T> SpawnTasklet<T>(Func<Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        CheckOpen("TaskGroup.Spawn");
+        CheckOpen("TaskGroup.SpawnTasklet");
         return (Tasklet<T>)Adopt(new GroupChild<T>(body, name, this));
     }
 

@@ -21,7 +21,7 @@ public class TaskGroupTests
                 for (int i = 0; i < 5; i++)
                 {
                     int n = i;
-                    spawned.Add(group.Spawn(async () =>
+                    spawned.Add(group.SpawnTasklet(async () =>
                     {
                         await Tasklet.Sleep(Ms(5 * (5 - n)));
                         finished.Add(n);
@@ -42,8 +42,8 @@ public class TaskGroupTests
         Run(async () =>
         {
             await using var group = new TaskGroup();
-            var a = group.Spawn(async () => { await Tasklet.Yield(); return 20; });
-            var b = group.Spawn(async () => { await Tasklet.Sleep(Ms(5)); return 22; });
+            var a = group.SpawnTasklet(async () => { await Tasklet.Yield(); return 20; });
+            var b = group.SpawnTasklet(async () => { await Tasklet.Sleep(Ms(5)); return 22; });
             Assert.Equal(42, await a + await b);
         });
     }
@@ -110,7 +110,7 @@ public class TaskGroupTests
                 await using var group = new TaskGroup();
                 for (int i = 0; i < 3; i++)
                 {
-                    siblings.Add(group.Spawn(async () =>
+                    siblings.Add(group.SpawnTasklet(async () =>
                     {
                         try
                         {
@@ -200,8 +200,8 @@ public class TaskGroupTests
             var parent = Tasklet.Spawn(async () =>
             {
                 await using var group = new TaskGroup();
-                children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
-                children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
+                children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                 await Tasklet.Sleep(Forever);
             }, "parent");
             await Tasklet.Sleep(Ms(5));
@@ -221,7 +221,7 @@ public class TaskGroupTests
             var parent = Tasklet.Spawn(async () =>
             {
                 await using var group = new TaskGroup();
-                child = group.Spawn(async () =>
+                child = group.SpawnTasklet(async () =>
                 {
                     try { await Tasklet.Sleep(Forever); }
                     finally
@@ -252,7 +252,7 @@ public class TaskGroupTests
                 using (CancelScope.FailAfter(Ms(20)))
                 {
                     await using var group = new TaskGroup();
-                    children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                    children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                     await Tasklet.Sleep(Forever);
                 }
             });
@@ -263,7 +263,7 @@ public class TaskGroupTests
             bool completed = await CancelScope.MoveOnAfterAsync(Ms(20), async () =>
             {
                 await using var group = new TaskGroup();
-                children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
             });
             Assert.False(completed);
             Assert.All(children, c => Assert.Equal(TaskletState.Killed, c.State));
@@ -284,9 +284,9 @@ public class TaskGroupTests
                 using (CancelScope.FailAfter(Ms(10)))
                 {
                     await using var group = new TaskGroup();
-                    children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                    children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                     await Tasklet.Yield();
-                    children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                    children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                     Thread.Sleep(30);
                 }
             });
@@ -300,8 +300,8 @@ public class TaskGroupTests
                 using (CancelScope.FailAfter(Ms(10)))
                 {
                     await using var group = new TaskGroup();
-                    children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
-                    children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
+                    children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
+                    children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                     Thread.Sleep(30);
                 }
             });
@@ -344,8 +344,8 @@ public class TaskGroupTests
             var children = new List<Tasklet>();
             await using (var group = new TaskGroup())
             {
-                children.Add(group.Spawn(() => Tasklet.Sleep(Forever).AsTask()));
-                children.Add(group.Spawn(async () =>
+                children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
+                children.Add(group.SpawnTasklet(async () =>
                 {
                     await Tasklet.Sleep(Ms(5));
                     group.CancelAll(); // first one done wins
@@ -353,7 +353,7 @@ public class TaskGroupTests
                 await Tasklet.Sleep(Ms(20));
                 Assert.True(group.IsCancelled);
                 Assert.Equal(0, group.Count);
-                late = group.Spawn(async () => { lateRan = true; await Tasklet.Yield(); });
+                late = group.SpawnTasklet(async () => { lateRan = true; await Tasklet.Yield(); });
             }
             Assert.Equal(TaskletState.Killed, children[0].State);
             Assert.Equal(TaskletState.Completed, children[1].State);
@@ -371,11 +371,11 @@ public class TaskGroupTests
             var error = await Assert.ThrowsAsync<Boom>(async () =>
             {
                 await using var outer = new TaskGroup("outer");
-                outerSibling = outer.Spawn(() => Tasklet.Sleep(Forever).AsTask());
+                outerSibling = outer.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask());
                 outer.Spawn(async () =>
                 {
                     await using var inner = new TaskGroup("inner");
-                    innerSibling = inner.Spawn(() => Tasklet.Sleep(Forever).AsTask());
+                    innerSibling = inner.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask());
                     inner.Spawn(async () => { await Tasklet.Sleep(Ms(5)); throw new Boom("deep"); });
                 });
             });
@@ -399,7 +399,7 @@ public class TaskGroupTests
                 try
                 {
                     await using var inner = new TaskGroup("inner");
-                    innerChild = inner.Spawn(() => Tasklet.Sleep(Forever).AsTask());
+                    innerChild = inner.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask());
                 }
                 catch (Exception e)
                 {
@@ -437,7 +437,7 @@ public class TaskGroupTests
             Tasklet? child = null;
             var error = await Assert.ThrowsAsync<Boom>(() => TaskGroup.RunAsync(async group =>
             {
-                child = group.Spawn(() => Tasklet.Sleep(Forever).AsTask());
+                child = group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask());
                 await Tasklet.Yield();
                 throw new Boom("block");
             }));
@@ -493,7 +493,7 @@ public class TaskGroupTests
             {
                 var group = new TaskGroup("forgotten");
                 group.Spawn(async () => { await Tasklet.Yield(); throw new Boom("lost?"); });
-                orphan = group.Spawn(() => Tasklet.Sleep(Forever).AsTask());
+                orphan = group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask());
                 await Tasklet.Yield();
                 await Tasklet.Yield();
             });
@@ -545,7 +545,7 @@ public class TaskGroupTests
             await using var group = new TaskGroup();
             for (int i = 0; i < 3; i++)
             {
-                children.Add(group.Spawn(async () =>
+                children.Add(group.SpawnTasklet(async () =>
                 {
                     try { await Tasklet.Sleep(Forever); }
                     finally { cleanups++; }
