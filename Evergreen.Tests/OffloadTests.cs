@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
@@ -29,29 +28,13 @@ public class OffloadTests
         // offloaded 200 ms Thread.Sleep. (A blocked loop would show one ~200 ms gap.)
         Run(async () =>
         {
-            var clock = Stopwatch.StartNew();
-            bool done = false;
-            TimeSpan longestGap = TimeSpan.Zero;
-            int ticks = 0;
-            var ticker = Tasklet.Spawn(async () =>
-            {
-                var last = clock.Elapsed;
-                while (!done)
-                {
-                    await Tasklet.Sleep(Ms(5));
-                    var now = clock.Elapsed;
-                    if (now - last > longestGap) longestGap = now - last;
-                    last = now;
-                    ticks++;
-                }
-            });
+            var ticker = Ticker.Start(Ms(5));
             await Offload.RunAsync(() => Thread.Sleep(200));
-            done = true;
-            await ticker;
-            Assert.True(clock.Elapsed >= Ms(199));
-            Assert.True(ticks >= 5, $"the ticker ticked {ticks} times during the offloaded sleep");
+            await ticker.StopAsync();
+            Assert.True(ticker.Elapsed >= Ms(199));
+            Assert.True(ticker.Ticks >= 5, $"the ticker ticked {ticker.Ticks} times during the offloaded sleep");
             // Not a speed threshold: a loop blocked by the sleep shows one gap of at least 200 ms.
-            Assert.True(longestGap < Ms(190), $"the loop stalled for {longestGap.TotalMilliseconds} ms");
+            Assert.True(ticker.LongestGap < Ms(190), $"the loop stalled for {ticker.LongestGap.TotalMilliseconds} ms");
         });
     }
 
@@ -60,12 +43,7 @@ public class OffloadTests
     {
         Run(async () =>
         {
-            bool done = false;
-            int ticks = 0;
-            var ticker = Tasklet.Spawn(async () =>
-            {
-                while (!done) { await Tasklet.Sleep(Ms(1)); ticks++; }
-            });
+            var ticker = Ticker.Start(Ms(1));
             var results = new long[1000];
             var workers = Enumerable.Range(0, 10).Select(w => Tasklet.Spawn(async () =>
             {
@@ -76,10 +54,9 @@ public class OffloadTests
                 }
             })).ToList();
             foreach (var t in workers) await t;
-            done = true;
-            await ticker;
+            await ticker.StopAsync();
             for (int i = 0; i < 1000; i++) Assert.Equal((long)i * i, results[i]);
-            Assert.True(ticks > 0);
+            Assert.True(ticker.Ticks > 0);
         });
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static Evergreen.Tests.TaskletPoolExecutorTests;
 using static Evergreen.Tests.TestLoop;
 
@@ -72,29 +71,13 @@ public class ThreadPoolExecutorTests
         Run(async () =>
         {
             await using var threads = new ThreadPoolExecutor(2);
-            var clock = Stopwatch.StartNew();
-            bool done = false;
-            TimeSpan longestGap = TimeSpan.Zero;
-            int ticks = 0;
-            var ticker = Tasklet.Spawn(async () =>
-            {
-                var last = clock.Elapsed;
-                while (!done)
-                {
-                    await Tasklet.Sleep(Ms(5));
-                    var now = clock.Elapsed;
-                    if (now - last > longestGap) longestGap = now - last;
-                    last = now;
-                    ticks++;
-                }
-            });
+            var ticker = Ticker.Start(Ms(5));
             await threads.Submit(() => Thread.Sleep(200));
-            done = true;
-            await ticker;
-            Assert.True(clock.Elapsed >= Ms(199));
-            Assert.True(ticks >= 5, $"the ticker ticked {ticks} times during the 200 ms call");
+            await ticker.StopAsync();
+            Assert.True(ticker.Elapsed >= Ms(199));
+            Assert.True(ticker.Ticks >= 5, $"the ticker ticked {ticker.Ticks} times during the 200 ms call");
             // Not a speed threshold: a loop blocked by the call shows one gap of at least 200 ms.
-            Assert.True(longestGap < Ms(190), $"the loop stalled for {longestGap.TotalMilliseconds} ms");
+            Assert.True(ticker.LongestGap < Ms(190), $"the loop stalled for {ticker.LongestGap.TotalMilliseconds} ms");
         });
     }
 
@@ -104,18 +87,12 @@ public class ThreadPoolExecutorTests
         Run(async () =>
         {
             await using var threads = new ThreadPoolExecutor(4);
-            bool done = false;
-            int ticks = 0;
-            var ticker = Tasklet.Spawn(async () =>
-            {
-                while (!done) { await Tasklet.Sleep(Ms(1)); ticks++; }
-            });
+            var ticker = Ticker.Start(Ms(1));
             var results = new List<long>();
             await foreach (var r in threads.MapAsync(i => (long)i * i, Enumerable.Range(0, 1000))) results.Add(r);
-            done = true;
-            await ticker;
+            await ticker.StopAsync();
             Assert.Equal(Enumerable.Range(0, 1000).Select(i => (long)i * i), results);
-            Assert.True(ticks > 0);
+            Assert.True(ticker.Ticks > 0);
         });
     }
 
