@@ -10,7 +10,13 @@ public class UvException : IOException
 {
     /// <summary>Creates the exception for libuv error code <paramref name="errorCode"/> (negative).</summary>
     public UvException(int errorCode, string operation, string? target = null)
-        : base(Describe(errorCode, operation, target))
+        : this(errorCode, operation, target, "to")
+    {
+    }
+
+    /// <summary>As the public constructor, with the word that joins operation and target ("read from 127.0.0.1:80").</summary>
+    internal UvException(int errorCode, string operation, string? target, string preposition)
+        : base(Describe(errorCode, operation, target, preposition))
     {
         ErrorCode = errorCode;
         ErrorName = LibUv.ErrorName(errorCode);
@@ -31,6 +37,6 @@ public class UvException : IOException
     /// <summary>What it was done to (an endpoint, a path), or null.</summary>
     public string? Target { get; }
 
-    private static string Describe(int errorCode, string operation, string? target) =>
-        $"{LibUv.ErrorName(errorCode)} in {operation}{(target is null ? "" : " to " + target)} ({LibUv.ErrorMessage(errorCode)})";
+    private static string Describe(int errorCode, string operation, string? target, string preposition) =>
+        $"{LibUv.ErrorName(errorCode)} in {operation}{(target is null ? "" : $" {preposition} {target}")} ({LibUv.ErrorMessage(errorCode)})";
 }

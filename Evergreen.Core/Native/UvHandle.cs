@@ -78,8 +78,34 @@ internal abstract unsafe class UvHandle
         LibUv.uv_close(Handle, &OnCloseCallback);
     }
 
+    /// <summary>
+    /// Closes a TCP handle with a reset (<c>uv_tcp_close_reset</c>: the peer gets ECONNRESET, not
+    /// an orderly end); any other handle, or a TCP handle libuv cannot reset, is closed normally.
+    /// </summary>
+    internal void CloseWithReset()
+    {
+        if (IsClosing || Handle == IntPtr.Zero) return;
+        if (Type != UvHandleType.Tcp)
+        {
+            Close();
+            return;
+        }
+        IsClosing = true;
+        OnClosing();
+        if (LibUv.uv_tcp_close_reset(Handle, &OnCloseCallback) < 0) LibUv.uv_close(Handle, &OnCloseCallback);
+    }
+
     /// <summary>Called once when closing starts, before <c>uv_close</c>.</summary>
     protected virtual void OnClosing() { }
+
+    /// <summary>
+    /// Called once from the close callback, after the native memory was freed: every request of
+    /// the handle has had its callback by then, so request memory can be freed here too.
+    /// </summary>
+    protected virtual void OnClosed() { }
+
+    /// <summary>True once the close callback ran and the native memory is freed.</summary>
+    internal bool IsClosed => Handle == IntPtr.Zero;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static T FromNative<T>(IntPtr handle) where T : UvHandle =>
@@ -102,6 +128,7 @@ internal abstract unsafe class UvHandle
             self = FromNative<UvHandle>(handle);
             self.Loop.UnregisterHandle(self);
             self.FreeNative();
+            self.OnClosed();
         }
         catch (Exception e)
         {

@@ -1,0 +1,331 @@
+// TcpServer: a listening socket that accepts connections, one tasklet per connection.
+//
+// libuv calls OnConnection when a connection is pending. Serving (ServeAsync), the server
+// accepts it there and spawns a handler tasklet for it at once. Otherwise the connection is left
+// pending and an AcceptAsync caller is woken to take it; while one is pending libuv stops
+// watching the socket (it holds one accepted descriptor at a time), so connections nobody
+// accepts wait in the kernel's backlog: backpressure instead of a queue.
+//
+// A handler's connection is closed when the handler ends; a handler that throws fails its own
+// tasklet, which the loop reports (nobody awaits it), and nothing else is affected. CloseAsync
+// stops accepting, waits for the handlers up to the drain deadline, kills the rest, waits for
+// them to unwind, and releases the socket. An accept error (EMFILE: out of file descriptors)
+// does not stop the server: libuv's reserve-descriptor trick has already refused the pending
+// connection, the error goes to AcceptError (one line on stderr a second, by default), and the
+// server goes on accepting when descriptors are free again.
+//
+// Must never: leave a handler running or a handle open after CloseAsync, or accept after close.
+
+using System.Diagnostics;
+using System.Net;
+using Evergreen.IO.Native;
+using Evergreen.Native;
+
+namespace Evergreen.IO;
+
+/// <summary>
+/// A TCP server. Bind, listen, then serve each connection in its own tasklet:
+/// <code>
+/// var server = new TcpServer();
+/// server.Bind(new IPEndPoint(IPAddress.Loopback, 8000));
+/// server.Listen();
+/// await server.ServeAsync(async conn =>
+/// {
+///     while (await conn.ReadLineAsync() is { } line) await conn.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
+/// });
+/// </code>
+/// or take connections one by one with <see cref="AcceptAsync"/>. Loop thread only.
+/// </summary>
+[DebuggerDisplay("{ToString(),nq}")]
+public sealed class TcpServer : IAsyncDisposable
+{
+    private readonly EventLoop _loop;
+    private readonly UvTcpHandle _handle;
+    private readonly HashSet<TcpConnection> _connections = new();
+    private readonly HashSet<Tasklet> _handlers = new();
+    private readonly WaitQueue _acceptors;
+    private readonly WaitQueue _drained;
+    private Func<TcpConnection, Task>? _handler;
+    private IPEndPoint? _local;
+    private IPEndPoint? _bindEndPoint;
+    private bool _bound, _listening, _pending, _closing, _closed;
+    private long _lastErrorLine;
+
+    /// <summary>Creates a server on the current thread's loop; <see cref="Bind"/> and <see cref="Listen"/> it next.</summary>
+    /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
+    public TcpServer()
+    {
+        _loop = EventLoop.Current;
+        _handle = new UvTcpHandle(_loop, "tcp server") { Server = this };
+        _acceptors = new WaitQueue(this);
+        _drained = new WaitQueue(this);
+    }
+
+    internal EventLoop Loop => _loop;
+
+    /// <summary>Whether accepted connections get TCP_NODELAY (on by default, as for <see cref="TcpStream"/>).</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// Called for an accept error (such as EMFILE, out of file descriptors) instead of the
+    /// default, one line on stderr at most every second. The server keeps accepting either way.
+    /// </summary>
+    public Action<UvException>? AcceptError { get; set; }
+
+    /// <summary>How many accept errors happened.</summary>
+    public long AcceptErrorCount { get; private set; }
+
+    /// <summary>The address the server listens on (with the port the system chose for port 0).</summary>
+    public IPEndPoint? LocalEndPoint => _local ??= LocalName();
+
+    /// <summary>The open connections the server accepted.</summary>
+    public IReadOnlyCollection<TcpConnection> Connections
+    {
+        get
+        {
+            _loop.CheckThread("TcpServer.Connections");
+            return _connections.ToArray();
+        }
+    }
+
+    /// <summary>True once <see cref="CloseAsync"/> has started: no more connections are accepted.</summary>
+    public bool IsClosed => _closing;
+
+    /// <summary>Binds the listening socket to <paramref name="endPoint"/> (port 0: the system picks one).</summary>
+    /// <param name="endPoint">The local address and port.</param>
+    /// <param name="ipv6Only">For an IPv6 address, refuse IPv4 connections (no dual stack).</param>
+    /// <exception cref="UvException">The address cannot be bound.</exception>
+    /// <exception cref="InvalidOperationException">Already bound or closed, or called from another thread.</exception>
+    public void Bind(IPEndPoint endPoint, bool ipv6Only = false)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        Check("Bind");
+        if (_bound) throw new InvalidOperationException($"{this} is already bound.");
+        TcpStream.Bind(_handle, endPoint, ipv6Only ? LibUv.TcpIPv6Only : 0);
+        _bound = true;
+        _bindEndPoint = endPoint;
+        _local = null;
+    }
+
+    /// <summary>Starts listening; connections then wait in a backlog of <paramref name="backlog"/> until accepted.</summary>
+    /// <exception cref="UvException">The socket cannot listen (EADDRINUSE: the address is taken).</exception>
+    /// <exception cref="InvalidOperationException">Not bound, already listening, or closed.</exception>
+    public unsafe void Listen(int backlog = 511)
+    {
+        Check("Listen");
+        if (!_bound) throw new InvalidOperationException($"{this} must be bound (Bind) before it listens.");
+        if (_listening) throw new InvalidOperationException($"{this} is already listening.");
+        if (backlog < 1) throw new ArgumentOutOfRangeException(nameof(backlog), backlog, "the backlog must be at least 1");
+        int rc = LibUv.uv_listen(_handle.Handle, backlog, UvTcpHandle.ConnectionCallback);
+        // libuv reports a taken address here, not in bind.
+        if (rc < 0) throw new UvException(rc, "listen", _bindEndPoint!.ToString(), "on");
+        _listening = true;
+        _local = LocalName();
+    }
+
+    private void Check(string member)
+    {
+        _loop.CheckThread($"TcpServer.{member}");
+        if (_closing) throw new InvalidOperationException($"{member}: {this} is closed.");
+    }
+
+    private unsafe IPEndPoint? LocalName()
+    {
+        if (_handle.IsClosing || _handle.IsClosed) return null;
+        byte* addr = stackalloc byte[SockAddr.StorageSize];
+        int length = SockAddr.StorageSize;
+        return LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) < 0 ? null : SockAddr.Read(addr);
+    }
+
+    // --- accepting -----------------------------------------------------------------------------
+
+    internal void OnConnection(int status)
+    {
+        if (_closing) return;
+        if (status < 0)
+        {
+            ReportAcceptError(new UvException(status, "accept", LocalEndPoint?.ToString(), "on"));
+            return;
+        }
+        if (_handler is not null)
+        {
+            if (Accept() is { } connection) SpawnHandler(connection);
+            return;
+        }
+        _pending = true; // libuv holds it, and stops watching until it is accepted
+        _acceptors.UnparkOne();
+    }
+
+    private TcpConnection? Accept()
+    {
+        var handle = new UvTcpHandle(_loop, "accepted tcp connection");
+        int rc = LibUv.uv_accept(_handle.Handle, handle.Handle);
+        if (rc < 0)
+        {
+            handle.Close();
+            ReportAcceptError(new UvException(rc, "accept", LocalEndPoint?.ToString(), "on"));
+            return null;
+        }
+        var connection = new TcpConnection(this, handle);
+        _connections.Add(connection);
+        if (NoDelay)
+        {
+            try { connection.NoDelay = true; }
+            catch (UvException) { /* the peer is already gone: its first read will say so */ }
+        }
+        return connection;
+    }
+
+    private void ReportAcceptError(UvException error)
+    {
+        AcceptErrorCount++;
+        if (AcceptError is { } handler)
+        {
+            try { handler(error); }
+            catch (Exception e) { _loop.Report(e, null, $"the AcceptError handler of {this}"); }
+            return;
+        }
+        long now = Stopwatch.GetTimestamp();
+        if (now - _lastErrorLine < Stopwatch.Frequency) return;
+        _lastErrorLine = now;
+        Console.Error.WriteLine($"Evergreen: {this}: {error.Message}; the connection was refused and the server goes on ({AcceptErrorCount} accept errors so far).");
+    }
+
+    /// <summary>
+    /// Waits for the next connection and returns it; the caller owns it (close it). A yield
+    /// point when none is pending.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The server was closed.</exception>
+    /// <exception cref="InvalidOperationException">Not listening, serving with <see cref="ServeAsync"/>, not in a tasklet, or another thread.</exception>
+    public async ValueTask<TcpConnection> AcceptAsync()
+    {
+        CheckAcceptable("AcceptAsync");
+        if (_handler is not null) throw new InvalidOperationException($"AcceptAsync: {this} is serving with ServeAsync, which accepts every connection itself.");
+        while (true)
+        {
+            if (_closing) throw new ObjectDisposedException(ToString(), $"{this} was closed.");
+            if (_pending)
+            {
+                _pending = false;
+                if (Accept() is { } connection) return connection;
+                continue;
+            }
+            await _acceptors.ParkAsync();
+        }
+    }
+
+    /// <summary>
+    /// Serves every connection: accepts it and runs <paramref name="handler"/> for it in a tasklet
+    /// of its own; when the handler ends, the connection is closed. A handler that throws is
+    /// reported through <see cref="EventLoop.UnhandledException"/> and only its connection is
+    /// closed. Returns once <see cref="CloseAsync"/> has finished. Killing the serving tasklet (or
+    /// its deadline passing) closes the server at once: the handlers are killed, and the kill or
+    /// timeout then goes on.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not listening, already serving, not in a tasklet, or another thread.</exception>
+    public async Task ServeAsync(Func<TcpConnection, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        CheckAcceptable("ServeAsync");
+        if (_handler is not null) throw new InvalidOperationException($"{this} is already serving.");
+        _handler = handler;
+        if (_pending)
+        {
+            _pending = false;
+            if (Accept() is { } connection) SpawnHandler(connection);
+        }
+        _acceptors.UnparkAll(new InvalidOperationException($"{this} started serving with ServeAsync, which takes every connection."));
+        try
+        {
+            while (!_closed) await _drained.ParkAsync();
+        }
+        catch (Exception) when (!_closed)
+        {
+            await CloseAsync(TimeSpan.Zero);
+            throw;
+        }
+    }
+
+    private void CheckAcceptable(string member)
+    {
+        _loop.CheckThread($"TcpServer.{member}");
+        if (_closing) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
+        if (!_listening) throw new InvalidOperationException($"{member}: {this} is not listening (call Bind and Listen first).");
+    }
+
+    private void SpawnHandler(TcpConnection connection)
+    {
+        var handler = _handler!;
+        Tasklet? me = null;
+        me = _loop.Spawn(async () =>
+        {
+            try
+            {
+                await handler(connection);
+            }
+            finally
+            {
+                await connection.DisposeAsync();
+                _handlers.Remove(me!);
+                if (_handlers.Count == 0) _drained.UnparkAll();
+            }
+        }, $"connection from {connection.RemoteEndPoint}");
+        _handlers.Add(me);
+    }
+
+    internal void Forget(TcpConnection connection) => _connections.Remove(connection);
+
+    // --- closing -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Stops accepting, waits up to <paramref name="drain"/> for the handlers of open connections
+    /// to end, then kills those still running and waits for them to unwind (their connections
+    /// close as they end). Connections taken with <see cref="AcceptAsync"/> belong to their
+    /// caller and stay open. Returns once the listening socket is released. A yield point.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet, or from another thread.</exception>
+    public async ValueTask CloseAsync(TimeSpan drain)
+    {
+        _loop.CheckThread("TcpServer.CloseAsync");
+        _ = Tasklet.CurrentForPark("TcpServer.CloseAsync");
+        if (!_closing)
+        {
+            _closing = true;
+            _acceptors.UnparkAll(new ObjectDisposedException(ToString(), $"{this} was closed."));
+            _handle.Close();
+        }
+        try
+        {
+            if (_handlers.Count > 0 && drain > TimeSpan.Zero)
+            {
+                long deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
+                while (_handlers.Count > 0)
+                {
+                    long left = deadline - Stopwatch.GetTimestamp();
+                    if (left <= 0) break;
+                    await _drained.ParkAsync(TimeSpan.FromSeconds(left / (double)Stopwatch.Frequency));
+                }
+            }
+        }
+        finally
+        {
+            // Past the drain (or cut short): the handlers still running are killed.
+            foreach (var handler in _handlers.ToArray()) handler.Kill();
+        }
+        while (_handlers.Count > 0) await _drained.ParkAsync();
+        while (!_handle.IsClosed) await _drained.ParkAsync();
+        if (!_closed)
+        {
+            _closed = true;
+            _drained.UnparkAll();
+        }
+    }
+
+    internal void OnHandleClosed() => _drained.UnparkAll();
+
+    /// <summary>Closes the server without a drain (see <see cref="CloseAsync"/>).</summary>
+    public ValueTask DisposeAsync() => _closed ? default : CloseAsync(TimeSpan.Zero);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"TcpServer on {(_local ?? (_bound ? LocalName() : null))?.ToString() ?? "(not bound)"}";
+}

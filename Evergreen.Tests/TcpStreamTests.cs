@@ -1,0 +1,529 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Evergreen.IO;
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+public class TcpStreamTests
+{
+    private static readonly IPEndPoint AnyLoopbackPort = new(IPAddress.Loopback, 0);
+
+    /// <summary>A listening server on 127.0.0.1 and an ephemeral port.</summary>
+    internal static TcpServer Listen(IPEndPoint? at = null)
+    {
+        var server = new TcpServer();
+        server.Bind(at ?? AnyLoopbackPort);
+        server.Listen();
+        return server;
+    }
+
+    private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
+
+    [Fact]
+    public void Echo_OverLoopback_LineByLine()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                while (await conn.ReadLineAsync() is { } line) await conn.WriteAsync(Bytes(line.ToUpperInvariant() + "\n"));
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            Assert.Equal(server.LocalEndPoint, client.RemoteEndPoint);
+            Assert.Equal(IPAddress.Loopback, ((IPEndPoint)client.LocalEndPoint!).Address);
+            foreach (var word in new[] { "hello", "tasklet", "world" })
+            {
+                await client.WriteAsync(Bytes(word + "\n"));
+                Assert.Equal(word.ToUpperInvariant(), await client.ReadLineAsync());
+            }
+            await client.ShutdownAsync();
+            Assert.Null(await client.ReadLineAsync()); // the server saw the end and closed
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void HalfClose_ThePeerReadsTheEnd_AndCanStillWriteBack()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                var all = new MemoryStream();
+                var chunk = new byte[1024];
+                int n;
+                while ((n = await conn.ReadAsync(chunk)) > 0) all.Write(chunk, 0, n);
+                Assert.Equal(0, await conn.ReadAsync(chunk)); // the end stays the end
+                await conn.WriteAsync(Bytes($"got {all.Length} bytes"));
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await client.WriteAsync(new byte[5000]);
+            await client.ShutdownAsync();
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await client.WriteAsync(new byte[1]));
+            var reply = new byte[100];
+            int got = 0, r;
+            while ((r = await client.ReadAsync(reply.AsMemory(got))) > 0) got += r;
+            Assert.Equal("got 5000 bytes", Encoding.UTF8.GetString(reply, 0, got));
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void ServeAsync_ATaskletPerConnection_ManyClientsAtOnce()
+    {
+        Run(async () =>
+        {
+            var server = Listen();
+            var serving = Tasklet.Spawn(() => server.ServeAsync(async conn =>
+            {
+                while (await conn.ReadLineAsync() is { } line) await conn.WriteAsync(Bytes(line + "\n"));
+            }));
+            var clients = Enumerable.Range(0, 20).Select(i => Tasklet.Spawn(async () =>
+            {
+                await using var c = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+                for (int k = 0; k < 10; k++)
+                {
+                    await c.WriteAsync(Bytes($"client {i} line {k}\n"));
+                    Assert.Equal($"client {i} line {k}", await c.ReadLineAsync());
+                }
+            })).ToList();
+            foreach (var c in clients) await c;
+            await server.CloseAsync(TimeSpan.FromSeconds(5));
+            await serving;
+            Assert.Empty(server.Connections);
+        });
+    }
+
+    [Fact]
+    public void ReadHelpers_KeepWhatTheyDoNotConsume()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var writer = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                await conn.WriteAsync(Bytes("alpha||beta\r\nHEAD 42;tail-of-the-stream"));
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            Assert.Equal("alpha||", Encoding.ASCII.GetString(await client.ReadUntilAsync(Bytes("||"), 100)));
+            Assert.Equal("beta", await client.ReadLineAsync());
+            Assert.Equal("HEAD 42;", Encoding.ASCII.GetString(await client.ReadUntilRegexAsync(new Regex(@"[A-Z]+ \d+;"), 100)));
+            var tooLong = await Assert.ThrowsAsync<InvalidDataException>(async () => await client.ReadUntilAsync(Bytes("#"), 4));
+            Assert.Contains("within 4 bytes", tooLong.Message);
+            var exact = new byte[4];
+            await client.ReadExactlyAsync(exact);
+            Assert.Equal("tail", Encoding.ASCII.GetString(exact)); // nothing was lost by the failed read
+            await writer;
+            var ended = await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadUntilAsync(Bytes("#"), 100));
+            Assert.Contains("ended before the delimiter", ended.Message);
+            Assert.Equal("-of-the-stream", await client.ReadLineAsync()); // the last, unterminated line
+            Assert.Null(await client.ReadLineAsync());
+            await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadExactlyAsync(new byte[1]));
+        });
+    }
+
+    [Fact]
+    public void AHundredMegabytes_ThroughOneConnection_ByteExact()
+    {
+        Run(async () =>
+        {
+            const int Total = 100 * 1024 * 1024;
+            await using var server = Listen();
+            byte[] sentHash = [];
+            var sender = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var rng = new Random(42);
+                var chunk = new byte[256 * 1024];
+                for (int sent = 0; sent < Total; sent += chunk.Length)
+                {
+                    rng.NextBytes(chunk);
+                    sha.AppendData(chunk);
+                    await conn.WriteAsync(chunk);
+                }
+                sentHash = sha.GetHashAndReset();
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            using var received = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[64 * 1024];
+            long total = 0;
+            int n;
+            while ((n = await client.ReadAsync(buffer)) > 0)
+            {
+                received.AppendData(buffer, 0, n);
+                total += n;
+            }
+            await sender;
+            Assert.Equal(Total, total);
+            Assert.Equal(sentHash, received.GetHashAndReset());
+        });
+    }
+
+    [Fact]
+    public void AThousandConcurrentConnections_EveryByteVerified()
+    {
+        Run(async () =>
+        {
+            var server = Listen();
+            var serving = Tasklet.Spawn(() => server.ServeAsync(async conn =>
+            {
+                var buffer = new byte[4096];
+                int n;
+                while ((n = await conn.ReadAsync(buffer)) > 0) await conn.WriteAsync(buffer.AsMemory(0, n));
+            }));
+            int verified = 0;
+            var clients = Enumerable.Range(0, 1000).Select(i => Tasklet.Spawn(async () =>
+            {
+                await using var c = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+                var message = new byte[100];
+                for (int round = 0; round < 3; round++)
+                {
+                    for (int k = 0; k < message.Length; k++) message[k] = (byte)(i * 7 + round * 13 + k);
+                    await c.WriteAsync(message);
+                    var echo = new byte[message.Length];
+                    await c.ReadExactlyAsync(echo);
+                    Assert.Equal(message, echo);
+                }
+                verified++;
+            })).ToList();
+            foreach (var c in clients) await c;
+            Assert.Equal(1000, verified);
+            await server.CloseAsync(TimeSpan.FromSeconds(5));
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void Backpressure_APeerThatStopsReading_BoundsTheReadersBuffer_AndParksTheWriter()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            TcpConnection? idle = null;
+            var accepting = Tasklet.Spawn(async () => { idle = await server.AcceptAsync(); });
+            await using var writer = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await accepting;
+            // The idle side starts reading once, then reads nothing more.
+            idle!.ReadBufferHighWaterMark = 64 * 1024;
+            var first = new byte[1];
+            var firstRead = Tasklet.Spawn(async () => await idle.ReadAsync(first));
+            long written = 0;
+            bool writerParked = false;
+            var writing = Tasklet.Spawn(async () =>
+            {
+                var chunk = new byte[64 * 1024];
+                while (true)
+                {
+                    await writer.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
+            });
+            // Wait until the writer is parked in a write the peer's full windows cannot take.
+            for (int i = 0; i < 2000 && !writerParked; i++)
+            {
+                await Tasklet.Sleep(Ms(5));
+                writerParked = writing.IsParked && writing.WaitingOn?.Contains("TcpStream") == true;
+            }
+            await firstRead;
+            Assert.True(writerParked, $"the writer never parked; it wrote {written} bytes");
+            long before = written;
+            await Tasklet.Sleep(Ms(50));
+            Assert.Equal(before, written); // nothing more goes out while nobody reads
+            Assert.True(idle.Available <= idle.ReadBufferHighWaterMark + 64 * 1024,
+                $"the idle reader buffered {idle.Available} bytes (high-water mark {idle.ReadBufferHighWaterMark})");
+            writing.Kill();
+            await writing.JoinAsync();
+            await idle.DisposeAsync();
+        });
+    }
+
+    [Fact]
+    public void ConnectRefused_IsAUvException_NamingTheEndpoint()
+    {
+        Run(async () =>
+        {
+            var server = Listen();
+            var endPoint = server.LocalEndPoint!;
+            await server.DisposeAsync();
+            var error = await Assert.ThrowsAsync<UvException>(async () => await TcpStream.ConnectAsync(endPoint));
+            Assert.Equal("ECONNREFUSED", error.ErrorName);
+            Assert.StartsWith($"ECONNREFUSED in connect to {endPoint}", error.Message);
+        });
+    }
+
+    [Fact]
+    public void APeerThatResets_FailsThatStreamOnly_WithEConnReset()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var conns = new List<TcpConnection>();
+            var accepting = Tasklet.Spawn(async () =>
+            {
+                conns.Add(await server.AcceptAsync());
+                conns.Add(await server.AcceptAsync());
+            });
+            await using var victim = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await using var bystander = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await accepting;
+            var reading = Tasklet.Spawn(async () => await victim.ReadAsync(new byte[10]));
+            await Tasklet.Sleep(Ms(5));
+            conns[0].CloseWithReset();
+            var error = await Assert.ThrowsAsync<UvException>(async () => await reading);
+            Assert.Equal("ECONNRESET", error.ErrorName);
+            await Assert.ThrowsAsync<UvException>(async () => await victim.ReadAsync(new byte[10])); // it stays failed
+            // Writing to the reset connection fails too (EPIPE or ECONNRESET).
+            var writeError = await Assert.ThrowsAsync<UvException>(async () =>
+            {
+                for (int i = 0; i < 100; i++) await victim.WriteAsync(new byte[1000]);
+            });
+            Assert.Contains(writeError.ErrorName, new[] { "EPIPE", "ECONNRESET" });
+            await bystander.WriteAsync(Bytes("still fine\n"));
+            Assert.Equal("still fine", await conns[1].ReadLineAsync());
+            await conns[1].DisposeAsync();
+        });
+    }
+
+    [Fact]
+    public void AnAddressInUse_IsRefusedWhenListening()
+    {
+        Run(async () =>
+        {
+            await using var first = Listen();
+            await using var second = new TcpServer();
+            second.Bind(first.LocalEndPoint!);
+            var error = Assert.Throws<UvException>(() => second.Listen());
+            Assert.Equal("EADDRINUSE", error.ErrorName);
+            Assert.Contains(first.LocalEndPoint!.ToString(), error.Message);
+        });
+    }
+
+    [Fact]
+    public void Localhost_Resolves_AndConnects()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            await using var client = await TcpStream.ConnectAsync("localhost", server.LocalEndPoint!.Port);
+            Assert.Equal(IPAddress.Loopback, ((IPEndPoint)client.RemoteEndPoint!).Address);
+        });
+    }
+
+    [Fact]
+    public void IPv6Loopback_Works_WhenTheHostHasIPv6()
+    {
+        if (!System.Net.Sockets.Socket.OSSupportsIPv6)
+        {
+            Console.WriteLine("IPv6Loopback test skipped: this host has no IPv6.");
+            return;
+        }
+        Run(async () =>
+        {
+            TcpServer server;
+            try
+            {
+                server = Listen(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+            }
+            catch (UvException e) when (e.ErrorName is "EADDRNOTAVAIL" or "EAFNOSUPPORT")
+            {
+                Console.WriteLine($"IPv6Loopback test skipped: ::1 is not usable here ({e.ErrorName}).");
+                return;
+            }
+            await using var _ = server;
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                await conn.WriteAsync(Bytes("v6\n"));
+            });
+            await using var client = await TcpStream.ConnectAsync("::1", server.LocalEndPoint!.Port);
+            Assert.Equal("v6", await client.ReadLineAsync());
+            Assert.Equal(IPAddress.IPv6Loopback, ((IPEndPoint)client.RemoteEndPoint!).Address);
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void KillingAReader_KeepsTheBytesForTheNextRead()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            TcpConnection? conn = null;
+            var accepting = Tasklet.Spawn(async () => { conn = await server.AcceptAsync(); });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await accepting;
+            var reader = Tasklet.Spawn(async () => await client.ReadLineAsync());
+            await conn!.WriteAsync(Bytes("part"));
+            await Tasklet.Sleep(Ms(10));
+            reader.Kill();
+            await reader.JoinAsync();
+            Assert.Equal(TaskletState.Killed, reader.State);
+            await conn.WriteAsync(Bytes("ial\n"));
+            Assert.Equal("partial", await client.ReadLineAsync());
+            using (CancelScope.FailAfter(Ms(20)))
+            {
+                await Assert.ThrowsAsync<TimeoutException>(async () => await client.ReadAsync(new byte[1]));
+            }
+            await conn.DisposeAsync();
+            Assert.Equal(0, await client.ReadAsync(new byte[1]));
+        });
+    }
+
+    [Fact]
+    public void AConnectCutShort_ClosesItsSocket()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            using (CancelScope.FailAfter(TimeSpan.Zero))
+            {
+                await Assert.ThrowsAsync<TimeoutException>(async () => await TcpStream.ConnectAsync(server.LocalEndPoint!));
+            }
+            await Tasklet.Sleep(Ms(10)); // the cancelled connect's callback has come and gone
+        });
+    }
+
+    [Fact]
+    public void ClosingAStream_WakesItsReader_WithObjectDisposed()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync());
+            var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await using var conn = await accepting;
+            var reader = Tasklet.Spawn(async () => await client.ReadAsync(new byte[10]));
+            await Tasklet.Sleep(Ms(5));
+            client.Close();
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await reader);
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.ReadAsync(new byte[1]));
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.WriteAsync(new byte[1]));
+            await client.DisposeAsync();
+        });
+    }
+
+    [Fact]
+    public void AsStream_WorksUnderStreamReaderAndStreamWriter()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                using var reader = new StreamReader(conn.AsStream(), Encoding.UTF8, leaveOpen: true);
+                await using var writer = new StreamWriter(conn.AsStream(), new UTF8Encoding(false), leaveOpen: true) { AutoFlush = true };
+                while (await reader.ReadLineAsync() is { } line) await writer.WriteLineAsync($"[{line}]");
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            var stream = client.AsStream();
+            Assert.Same(stream, client.AsStream());
+            Assert.Throws<NotSupportedException>(() => stream.Read(new byte[1], 0, 1));
+            await stream.WriteAsync(Bytes("one\ntwo\n"));
+            using var lines = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
+            Assert.Equal("[one]", await lines.ReadLineAsync());
+            Assert.Equal("[two]", await lines.ReadLineAsync());
+            await client.ShutdownAsync();
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void ServerClose_DrainsHandlers_ThenKillsTheRest()
+    {
+        Run(async () =>
+        {
+            var server = Listen();
+            int politeDone = 0;
+            bool stubbornKilled = false;
+            var serving = Tasklet.Spawn(() => server.ServeAsync(async conn =>
+            {
+                string? kind = await conn.ReadLineAsync();
+                if (kind == "polite")
+                {
+                    await Tasklet.Sleep(Ms(20));
+                    politeDone++;
+                    return;
+                }
+                try { await Tasklet.Sleep(TimeSpan.FromMinutes(10)); }
+                catch (TaskletExit) { stubbornKilled = true; throw; }
+            }));
+            var polite = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            var stubborn = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await polite.WriteAsync(Bytes("polite\n"));
+            await stubborn.WriteAsync(Bytes("stubborn\n"));
+            await Tasklet.Sleep(Ms(5));
+            Assert.Equal(2, server.Connections.Count);
+            await server.CloseAsync(Ms(200));
+            await serving;
+            Assert.Equal(1, politeDone);
+            Assert.True(stubbornKilled);
+            Assert.Empty(server.Connections);
+            Assert.Equal(0, await polite.ReadAsync(new byte[1])); // their connections were closed
+            Assert.Equal(0, await stubborn.ReadAsync(new byte[1]));
+            await Assert.ThrowsAsync<UvException>(async () => await TcpStream.ConnectAsync(server.LocalEndPoint!));
+            await polite.DisposeAsync();
+            await stubborn.DisposeAsync();
+        });
+    }
+
+    [Fact]
+    public void AHandlerThatThrows_IsReported_AndOnlyItsConnectionCloses()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            var server = Listen();
+            var serving = Tasklet.Spawn(() => server.ServeAsync(async conn =>
+            {
+                string? line = await conn.ReadLineAsync();
+                if (line == "crash") throw new InvalidDataException("bad request");
+                await conn.WriteAsync(Bytes("ok\n"));
+                await conn.ReadLineAsync();
+            }));
+            await using var bad = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await using var good = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await bad.WriteAsync(Bytes("crash\n"));
+            Assert.Equal(0, await bad.ReadAsync(new byte[1]));
+            await good.WriteAsync(Bytes("hello\n"));
+            Assert.Equal("ok", await good.ReadLineAsync());
+            await good.ShutdownAsync();
+            await server.CloseAsync(TimeSpan.FromSeconds(5));
+            await serving;
+        }, reports);
+        var report = Assert.Single(reports);
+        Assert.IsType<InvalidDataException>(report.Exception);
+        Assert.Contains("connection from 127.0.0.1", report.Source);
+    }
+
+    [Fact]
+    public void Options_NoDelayKeepAliveAndBufferSizes()
+    {
+        Run(async () =>
+        {
+            await using var server = Listen();
+            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync());
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await using var conn = await accepting;
+            Assert.True(client.NoDelay);
+            client.NoDelay = false;
+            Assert.False(client.NoDelay);
+            client.SetKeepAlive(true, TimeSpan.FromSeconds(30));
+            client.SetKeepAlive(false);
+            client.SendBufferSize = 64 * 1024;
+            Assert.True(client.SendBufferSize >= 64 * 1024);
+            client.ReceiveBufferSize = 32 * 1024;
+            Assert.True(client.ReceiveBufferSize >= 32 * 1024);
+            Assert.Throws<ArgumentOutOfRangeException>(() => client.SetKeepAlive(true, TimeSpan.Zero));
+        });
+    }
+}
