@@ -430,10 +430,13 @@ public class AsyncChannelTests
             const int Rounds = 2000;
             var other = Tasklet.Spawn(async () =>
             {
-                for (int i = 0; i < 2 * Rounds; i++) await pong.SendAsync(await ping.ReceiveAsync() + 1);
+                for (int i = 0; i < 4 * Rounds; i++) await pong.SendAsync(await ping.ReceiveAsync() + 1);
             });
-            long allocated = 0;
-            for (int pass = 0; pass < 2; pass++) // the first pass warms up the pools
+            // The first pass warms up the pools; the least of the next ones is kept, because a
+            // one-off runtime event (tiered JIT promotion under a loaded machine) can land in any
+            // pass, while a real per-operation allocation shows in all of them.
+            long allocated = long.MaxValue;
+            for (int pass = 0; pass < 4; pass++)
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < Rounds; i++)
@@ -441,7 +444,7 @@ public class AsyncChannelTests
                     await ping.SendAsync(i);
                     if (await pong.ReceiveAsync() != i + 1) throw new InvalidOperationException("wrong value");
                 }
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                if (pass > 0) allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
             }
             await other;
             Assert.True(allocated < Rounds, $"{allocated} B for {Rounds} round trips");
