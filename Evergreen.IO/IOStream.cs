@@ -25,7 +25,7 @@ namespace Evergreen.IO;
 
 /// <summary>
 /// A byte stream for tasklets: reads and writes park the tasklet instead of blocking the thread.
-/// <see cref="TcpStream"/> (and its <see cref="TcpConnection"/>) and <c>TlsStream</c> are
+/// <see cref="TcpStream"/> (and its <see cref="TcpConnection"/>) and <see cref="TlsStream"/> are
 /// the kinds there are.
 /// <code>
 /// await using var conn = await TcpStream.ConnectAsync("example.com", 80);
@@ -55,6 +55,9 @@ public abstract class IOStream : IAsyncDisposable
     private Stream? _adapter;
 
     private protected IOStream(EventLoop loop) => _loop = loop;
+
+    /// <summary>The loop the stream belongs to.</summary>
+    internal EventLoop Loop => _loop;
 
     /// <summary>The local end of the connection, or null if unknown.</summary>
     public abstract EndPoint? LocalEndPoint { get; }

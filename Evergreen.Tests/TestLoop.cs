@@ -40,12 +40,15 @@ internal static class TestLoop
         {
             loop.Dispose();
         }
-        Assert.Equal(0, loop.HandleCount);
-        Assert.Empty(unexpected.Select(e => e.ToString() + "\n" + e.Exception));
+        string reported = string.Join("\n", unexpected.Select(e => e.ToString() + "\n" + e.Exception));
         if (main.State != TaskletState.Completed)
         {
+            // The test's own failure first; what was reported besides is often its consequence.
+            if (unexpected.Count > 0) Console.WriteLine($"also reported as unhandled while the test failed:\n{reported}");
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(main.Exception ?? new Exception($"test tasklet ended {main.State}"));
         }
+        Assert.Equal(0, loop.HandleCount);
+        Assert.True(unexpected.Count == 0, "reported as unhandled:\n" + reported);
     }
 
     public static void Run(Func<Task> body, List<LoopExceptionEventArgs>? reports = null) => Run(_ => body(), reports);

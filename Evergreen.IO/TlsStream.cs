@@ -1,0 +1,201 @@
+// TlsStream: TLS over any IOStream, through .NET's SslStream.
+//
+// SslStream does the protocol; it reads and writes the inner stream through AsStream(), whose
+// async members are the inner stream's parks, so a TLS handshake, read or write parks the
+// tasklet like any Evergreen wait (SslStream's own code runs on the loop, in the tasklet). The
+// decrypted bytes go into this stream's buffer (FillAsync reads the SslStream into its free
+// tail), so every IOStream read helper works over TLS too. SslStream allows one write at a time,
+// so writes take turns here.
+//
+// Certificate validation is SslStream's default (chain and host name) unless the caller passes
+// options that change it: a client meets a self-signed server by trusting its certificate
+// (CertificateChainPolicy with a custom trust store), not by turning validation off.
+
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Evergreen.IO;
+
+/// <summary>
+/// A TLS connection over an <see cref="IOStream"/> (normally a <see cref="TcpStream"/>), with
+/// every IOStream read helper:
+/// <code>
+/// await using var tls = await TlsStream.ConnectAsync("example.com", 443);
+/// await tls.WriteAsync("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"u8.ToArray());
+/// string? status = await tls.ReadLineAsync();
+/// </code>
+/// The server's certificate is validated by default (chain and host name). Loop thread only.
+/// </summary>
+public sealed class TlsStream : IOStream
+{
+    private readonly IOStream _inner;
+    private readonly SslStream _ssl;
+    private bool _writing;
+    private WaitQueue? _writeTurn;
+    private bool _shutdown;
+
+    private TlsStream(IOStream inner, SslStream ssl) : base(inner.Loop)
+    {
+        _inner = inner;
+        _ssl = ssl;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="host"/>:<paramref name="port"/> over TCP and runs the TLS client
+    /// handshake, validating the server's certificate for <paramref name="host"/> (or for
+    /// <paramref name="options"/>' TargetHost). The TCP connection is closed if the handshake fails.
+    /// </summary>
+    /// <exception cref="AuthenticationException">The handshake failed, or the certificate is not valid for the host.</exception>
+    /// <exception cref="UvException">The TCP connection failed.</exception>
+    public static async ValueTask<TlsStream> ConnectAsync(string host, int port, SslClientAuthenticationOptions? options = null)
+    {
+        var tcp = await TcpStream.ConnectAsync(host, port);
+        try
+        {
+            return await AuthenticateAsClientAsync(tcp, host, options);
+        }
+        catch
+        {
+            await tcp.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the TLS client handshake over <paramref name="inner"/>; the TlsStream then owns it
+    /// (closing one closes both). <paramref name="options"/> may set protocols, ALPN, client
+    /// certificates and validation; its TargetHost defaults to <paramref name="targetHost"/>.
+    /// </summary>
+    /// <exception cref="AuthenticationException">The handshake failed, or the certificate is not valid.</exception>
+    public static async ValueTask<TlsStream> AuthenticateAsClientAsync(IOStream inner, string targetHost, SslClientAuthenticationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentException.ThrowIfNullOrEmpty(targetHost);
+        options ??= new SslClientAuthenticationOptions();
+        options.TargetHost ??= targetHost;
+        var ssl = new SslStream(inner.AsStream(), leaveInnerStreamOpen: true);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options);
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+        return new TlsStream(inner, ssl);
+    }
+
+    /// <summary>Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="certificate"/> (which has its private key).</summary>
+    /// <exception cref="AuthenticationException">The handshake failed.</exception>
+    public static ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        // Offline: no OCSP fetch or chain download on the thread pool during handshakes.
+        var context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+        return AuthenticateAsServerAsync(inner, new SslServerAuthenticationOptions { ServerCertificateContext = context });
+    }
+
+    /// <summary>Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="options"/>; the TlsStream then owns it.</summary>
+    /// <exception cref="AuthenticationException">The handshake failed.</exception>
+    public static async ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, SslServerAuthenticationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(options);
+        var ssl = new SslStream(inner.AsStream(), leaveInnerStreamOpen: true);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(options);
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+        return new TlsStream(inner, ssl);
+    }
+
+    /// <summary>The stream TLS runs over.</summary>
+    public IOStream InnerStream => _inner;
+
+    /// <summary>The negotiated protocol (TLS 1.2, 1.3).</summary>
+    public SslProtocols Protocol => _ssl.SslProtocol;
+
+    /// <summary>The ALPN protocol agreed on (empty if none).</summary>
+    public SslApplicationProtocol ApplicationProtocol => _ssl.NegotiatedApplicationProtocol;
+
+    /// <summary>The peer's certificate, if it sent one.</summary>
+    public X509Certificate? RemoteCertificate => _ssl.RemoteCertificate;
+
+    /// <inheritdoc/>
+    public override EndPoint? LocalEndPoint => _inner.LocalEndPoint;
+
+    /// <inheritdoc/>
+    public override EndPoint? RemoteEndPoint => _inner.RemoteEndPoint;
+
+    private protected override async ValueTask FillAsync()
+    {
+        int free = EnsureSpace(4096);
+        try
+        {
+            int n = await _ssl.ReadAsync(_buffer.AsMemory(_end, free));
+            if (n == 0) _eof = true;
+            else _end += n;
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException && !_closed)
+        {
+            _readError = e;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data)
+    {
+        CheckReadable("WriteAsync");
+        if (_shutdown) throw new InvalidOperationException($"WriteAsync: the write side of {this} was shut down; it takes no more bytes.");
+        if (data.IsEmpty) return;
+        var turn = _writeTurn ??= new WaitQueue(this);
+        while (_writing) await turn.ParkAsync();
+        _writing = true;
+        try
+        {
+            await _ssl.WriteAsync(data);
+        }
+        finally
+        {
+            _writing = false;
+            turn.UnparkOne();
+        }
+    }
+
+    /// <summary>Sends TLS close_notify, then ends the inner stream's write side.</summary>
+    public override async ValueTask ShutdownAsync()
+    {
+        CheckReadable("ShutdownAsync");
+        if (_shutdown) return;
+        var turn = _writeTurn ??= new WaitQueue(this);
+        while (_writing) await turn.ParkAsync();
+        _shutdown = true;
+        await _ssl.ShutdownAsync();
+        await _inner.ShutdownAsync();
+    }
+
+    /// <inheritdoc/>
+    public override void Close()
+    {
+        if (_closed) return;
+        _closed = true;
+        _ssl.Dispose();
+        _inner.Close();
+        ReleaseBuffer();
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask DisposeAsync()
+    {
+        Close();
+        await _inner.DisposeAsync();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Evergreen.IO;
+using static Evergreen.Tests.TestLoop;
+
+namespace Evergreen.Tests;
+
+public class TlsStreamTests
+{
+    /// <summary>A self-signed certificate for localhost and 127.0.0.1, with its private key.</summary>
+    private static readonly Lazy<X509Certificate2> s_certificate = new(() =>
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
+    });
+
+    /// <summary>Client options that trust the test certificate (and nothing else), validation otherwise on.</summary>
+    private static SslClientAuthenticationOptions Trusting(string? targetHost = null)
+    {
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.Add(s_certificate.Value);
+        return new SslClientAuthenticationOptions { TargetHost = targetHost, CertificateChainPolicy = policy };
+    }
+
+    private static Tasklet ServeTls(TcpServer server, Func<TlsStream, Task> handler) => Tasklet.Spawn(async () =>
+    {
+        await using var conn = await server.AcceptAsync();
+        await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
+        await handler(tls);
+    });
+
+    [Fact]
+    public void RoundTrip_ClientAndServer_WithTheReadHelpers()
+    {
+        Run(async () =>
+        {
+            await using var server = TcpStreamTests.Listen();
+            var serving = ServeTls(server, async tls =>
+            {
+                while (await tls.ReadLineAsync(400_000) is { } line) await tls.WriteAsync(Encoding.UTF8.GetBytes($"echo: {line}\n"));
+            });
+            await using var client = await TlsStream.ConnectAsync("localhost", server.LocalEndPoint!.Port, Trusting());
+            Assert.True(client.Protocol is SslProtocols.Tls12 or SslProtocols.Tls13);
+            Assert.Equal(server.LocalEndPoint, client.RemoteEndPoint);
+            for (int i = 0; i < 5; i++)
+            {
+                await client.WriteAsync(Encoding.UTF8.GetBytes($"message {i}\n"));
+                Assert.Equal($"echo: message {i}", await client.ReadLineAsync());
+            }
+            var rng = new Random(1);
+            var big = new byte[300_000]; // one long ASCII line (the server decodes it as UTF-8 and back)
+            for (int i = 0; i < big.Length; i++) big[i] = (byte)rng.Next('a', 'z' + 1);
+            await client.WriteAsync(big);
+            await client.WriteAsync("\n"u8.ToArray());
+            var echoed = await client.ReadUntilAsync("\n"u8.ToArray(), 400_000);
+            Assert.Equal("echo: "u8.ToArray().Concat(big).Append((byte)'\n'), echoed);
+            await client.ShutdownAsync();
+            Assert.Null(await client.ReadLineAsync());
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void AHostNameMismatch_FailsTheHandshake_AndClosesTheConnection()
+    {
+        Run(async () =>
+        {
+            await using var server = TcpStreamTests.Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                // With TLS 1.3 the server may finish its handshake before the client refuses the
+                // certificate; either way the connection ends with nothing read.
+                await using var conn = await server.AcceptAsync();
+                try
+                {
+                    await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
+                    Assert.Null(await tls.ReadLineAsync());
+                }
+                catch (Exception e) when (e is AuthenticationException or IOException)
+                {
+                }
+            });
+            var error = await Assert.ThrowsAsync<AuthenticationException>(async () =>
+                await TlsStream.ConnectAsync("127.0.0.1", server.LocalEndPoint!.Port, Trusting("wrong.example")));
+            Assert.Contains("RemoteCertificateNameMismatch", error.Message);
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void AnUntrustedCertificate_IsRefusedByDefault()
+    {
+        Run(async () =>
+        {
+            await using var server = TcpStreamTests.Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                // With TLS 1.3 the server may finish its handshake before the client refuses the
+                // certificate; either way the connection ends with nothing read.
+                await using var conn = await server.AcceptAsync();
+                try
+                {
+                    await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
+                    Assert.Null(await tls.ReadLineAsync());
+                }
+                catch (Exception e) when (e is AuthenticationException or IOException)
+                {
+                }
+            });
+            var error = await Assert.ThrowsAsync<AuthenticationException>(async () =>
+                await TlsStream.ConnectAsync("localhost", server.LocalEndPoint!.Port));
+            Assert.Contains("remote certificate is invalid", error.Message);
+            await serving;
+        });
+    }
+
+    [Fact]
+    public void SslStream_OverAsStream_Works_ForCallersWhoWantTheirOwn()
+    {
+        Run(async () =>
+        {
+            await using var server = TcpStreamTests.Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                await using var ssl = new SslStream(conn.AsStream(), leaveInnerStreamOpen: true);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = s_certificate.Value });
+                var buffer = new byte[5];
+                int got = 0;
+                while (got < 5) got += await ssl.ReadAsync(buffer.AsMemory(got));
+                await ssl.WriteAsync(buffer);
+            });
+            await using var tcp = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await using var client = new SslStream(tcp.AsStream(), leaveInnerStreamOpen: true);
+            await client.AuthenticateAsClientAsync(Trusting("localhost"));
+            await client.WriteAsync("hello"u8.ToArray());
+            var reply = new byte[5];
+            int n = 0;
+            while (n < 5) n += await client.ReadAsync(reply.AsMemory(n));
+            Assert.Equal("hello", Encoding.ASCII.GetString(reply));
+            await serving;
+        });
+    }
+}
