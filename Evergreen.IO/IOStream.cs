@@ -293,7 +293,7 @@ public abstract class IOStream : IAsyncDisposable
 
     private protected void CheckReadable(string member)
     {
-        _loop.CheckThread($"{GetType().Name}.{member}");
+        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.{member}"); // the name is built only for the error
         if (_closed) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
     }
 

@@ -125,7 +125,7 @@ public sealed class TcpServer : IAsyncDisposable
 
     private void Check(string member)
     {
-        _loop.CheckThread($"TcpServer.{member}");
+        if (!_loop.IsLoopThread) _loop.CheckThread($"TcpServer.{member}");
         if (_closing) throw new InvalidOperationException($"{member}: {this} is closed.");
     }
 
@@ -248,7 +248,7 @@ public sealed class TcpServer : IAsyncDisposable
 
     private void CheckAcceptable(string member)
     {
-        _loop.CheckThread($"TcpServer.{member}");
+        if (!_loop.IsLoopThread) _loop.CheckThread($"TcpServer.{member}");
         if (_closing) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
         if (!_listening) throw new InvalidOperationException($"{member}: {this} is not listening (call Bind and Listen first).");
     }

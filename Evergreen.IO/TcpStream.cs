@@ -221,7 +221,7 @@ public class TcpStream : IOStream
 
     private void CheckOpen(string member)
     {
-        _loop.CheckThread($"{GetType().Name}.{member}");
+        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.{member}"); // the name is built only for the error
         if (_closed) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
     }
 
@@ -390,7 +390,7 @@ public class TcpStream : IOStream
 
     private void Close(bool reset)
     {
-        _loop.CheckThread($"{GetType().Name}.Close");
+        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.Close");
         if (_closed) return;
         _local ??= Name(local: true);
         _remote ??= Name(local: false);
