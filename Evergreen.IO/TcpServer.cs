@@ -9,10 +9,18 @@
 // A handler's connection is closed when the handler ends; a handler that throws fails its own
 // tasklet, which the loop reports (nobody awaits it), and nothing else is affected. CloseAsync
 // stops accepting, waits for the handlers up to the drain deadline, kills the rest, waits for
-// them to unwind, and releases the socket. An accept error (EMFILE: out of file descriptors)
-// does not stop the server: libuv's reserve-descriptor trick has already refused the pending
-// connection, the error goes to AcceptError (one line on stderr a second, by default), and the
-// server goes on accepting when descriptors are free again.
+// them to unwind, and releases the socket.
+//
+// Running out of file descriptors does not stop the server. libuv, when accept fails with EMFILE,
+// closes a reserve descriptor and uses it to accept and drop the pending connections, silently.
+// So the server watches its own headroom: when an accepted connection's descriptor comes near
+// the process limit (probed with dup on the listening socket), it reports it (AcceptError; by
+// default a line on stderr at most every second) and backs off: it leaves the next connection
+// pending, so libuv stops accepting and new connections wait in the kernel's backlog instead of
+// being dropped, and retries after 50 ms, doubling up to 1 s, until descriptors are free again.
+// If libuv does pass EMFILE on (its reserve descriptor was gone), the server reports it, closes
+// the listening socket (the only way out of libuv's accept loop) and listens again on the same
+// address after the same back-off.
 //
 // Must never: leave a handler running or a handle open after CloseAsync, or accept after close.
 
@@ -40,7 +48,7 @@ namespace Evergreen.IO;
 public sealed class TcpServer : IAsyncDisposable
 {
     private readonly EventLoop _loop;
-    private readonly UvTcpHandle _handle;
+    private UvTcpHandle _handle;
     private readonly HashSet<TcpConnection> _connections = new();
     private readonly HashSet<Tasklet> _handlers = new();
     private readonly WaitQueue _acceptors;
@@ -50,6 +58,9 @@ public sealed class TcpServer : IAsyncDisposable
     private IPEndPoint? _bindEndPoint;
     private bool _bound, _listening, _pending, _closing, _closed;
     private long _lastErrorLine;
+    private int _backlog;
+    private TimeSpan _backoff;         // the current back-off while out of descriptors; zero when not backing off
+    private LoopCallback? _retry;
 
     /// <summary>Creates a server on the current thread's loop; <see cref="Bind"/> and <see cref="Listen"/> it next.</summary>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
@@ -120,6 +131,7 @@ public sealed class TcpServer : IAsyncDisposable
         // libuv reports a taken address here, not in bind.
         if (rc < 0) throw new UvException(rc, "listen", _bindEndPoint!.ToString(), "on");
         _listening = true;
+        _backlog = backlog;
         _local = LocalName();
     }
 
@@ -144,16 +156,100 @@ public sealed class TcpServer : IAsyncDisposable
         if (_closing) return;
         if (status < 0)
         {
-            ReportAcceptError(new UvException(status, "accept", LocalEndPoint?.ToString(), "on"));
-            return;
-        }
-        if (_handler is not null)
-        {
-            if (Accept() is { } connection) SpawnHandler(connection);
+            var error = new UvException(status, "accept", LocalEndPoint?.ToString(), "on");
+            ReportAcceptError(error);
+            if (status == UvError.EMFILE || status == UvError.ENFILE) ListenAgainLater();
             return;
         }
         _pending = true; // libuv holds it, and stops watching until it is accepted
+        if (_backoff > TimeSpan.Zero) return; // backing off: the retry takes it
+        if (_handler is not null)
+        {
+            AcceptPendingAndServe();
+            return;
+        }
         _acceptors.UnparkOne();
+    }
+
+    /// <summary>Serving: accepts the pending connection and spawns its handler, unless descriptors run short.</summary>
+    private void AcceptPendingAndServe()
+    {
+        _pending = false;
+        if (Accept() is not { } connection) return;
+        SpawnHandler(connection);
+        if (NearDescriptorLimit(connection, out string detail))
+        {
+            _backoff = TimeSpan.FromMilliseconds(50);
+            ReportAcceptError(new UvException(UvError.EMFILE, "accept", $"{LocalEndPoint} ({detail}; pausing accepts for {_backoff.TotalMilliseconds:0} ms)", "on"));
+            _retry = _loop.CallLater(_backoff, RetryAfterBackoff);
+        }
+    }
+
+    private void RetryAfterBackoff()
+    {
+        _retry = null;
+        if (_closing) return;
+        if (ProbeFreeDescriptor() is { } detail)
+        {
+            _backoff = TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, TimeSpan.TicksPerSecond));
+            _retry = _loop.CallLater(_backoff, RetryAfterBackoff);
+            return;
+        }
+        _backoff = TimeSpan.Zero;
+        if (_pending && _handler is not null) AcceptPendingAndServe();
+        else if (_pending) _acceptors.UnparkOne();
+    }
+
+    /// <summary>Descriptors counted as headroom: fewer free than this and the server backs off.</summary>
+    private const int DescriptorHeadroom = 8;
+
+    private static bool NearDescriptorLimit(TcpConnection connection, out string detail)
+    {
+        detail = "";
+        long limit = Descriptors.SoftLimit;
+        if (limit <= 0) return false;
+        int fd = connection.FileDescriptor;
+        if (fd < limit - 4 * DescriptorHeadroom) return false; // descriptors are handed out lowest first: plenty left
+        return (detail = connection.Server.ProbeFreeDescriptor() ?? "") != "";
+    }
+
+    /// <summary>Null when descriptors are free; otherwise why not ("descriptor 60 of 64").</summary>
+    private string? ProbeFreeDescriptor()
+    {
+        long limit = Descriptors.SoftLimit;
+        if (limit <= 0) return null;
+        int probe = Descriptors.LowestFree(_handle);
+        if (probe == int.MinValue) return null;
+        if (probe < 0) return $"no descriptor free under the limit of {limit}";
+        return probe >= limit - DescriptorHeadroom ? $"the lowest free descriptor is {probe} of a limit of {limit}" : null;
+    }
+
+    /// <summary>libuv passed EMFILE on: close the socket (the only way out of its accept loop) and listen again after a back-off.</summary>
+    private void ListenAgainLater()
+    {
+        if (_closing || _backoff > TimeSpan.Zero && _retry is not null && !_handle.IsClosing) return;
+        _backoff = _backoff > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, TimeSpan.TicksPerSecond)) : TimeSpan.FromMilliseconds(50);
+        var at = LocalEndPoint;
+        _handle.Server = null;
+        _handle.Close();
+        _pending = false;
+        _retry = _loop.CallLater(_backoff, () =>
+        {
+            _retry = null;
+            if (_closing || at is null) return;
+            try
+            {
+                _handle = new UvTcpHandle(_loop, "tcp server") { Server = this };
+                TcpStream.Bind(_handle, at, 0);
+                unsafe { LibUv.Check(LibUv.uv_listen(_handle.Handle, _backlog, UvTcpHandle.ConnectionCallback), "listen", at.ToString()); }
+                _backoff = TimeSpan.Zero;
+            }
+            catch (UvException e)
+            {
+                ReportAcceptError(e);
+                ListenAgainLater();
+            }
+        });
     }
 
     private TcpConnection? Accept()
@@ -188,7 +284,7 @@ public sealed class TcpServer : IAsyncDisposable
         long now = Stopwatch.GetTimestamp();
         if (now - _lastErrorLine < Stopwatch.Frequency) return;
         _lastErrorLine = now;
-        Console.Error.WriteLine($"Evergreen: {this}: {error.Message}; the connection was refused and the server goes on ({AcceptErrorCount} accept errors so far).");
+        Console.Error.WriteLine($"Evergreen: {this}: {error.Message}; the server goes on ({AcceptErrorCount} accept errors so far).");
     }
 
     /// <summary>
@@ -204,7 +300,7 @@ public sealed class TcpServer : IAsyncDisposable
         while (true)
         {
             if (_closing) throw new ObjectDisposedException(ToString(), $"{this} was closed.");
-            if (_pending)
+            if (_pending && _backoff == TimeSpan.Zero)
             {
                 _pending = false;
                 if (Accept() is { } connection) return connection;
@@ -229,11 +325,7 @@ public sealed class TcpServer : IAsyncDisposable
         CheckAcceptable("ServeAsync");
         if (_handler is not null) throw new InvalidOperationException($"{this} is already serving.");
         _handler = handler;
-        if (_pending)
-        {
-            _pending = false;
-            if (Accept() is { } connection) SpawnHandler(connection);
-        }
+        if (_pending && _backoff == TimeSpan.Zero) AcceptPendingAndServe();
         _acceptors.UnparkAll(new InvalidOperationException($"{this} started serving with ServeAsync, which takes every connection."));
         try
         {
@@ -291,6 +383,8 @@ public sealed class TcpServer : IAsyncDisposable
         if (!_closing)
         {
             _closing = true;
+            _retry?.Cancel();
+            _retry = null;
             _acceptors.UnparkAll(new ObjectDisposedException(ToString(), $"{this} was closed."));
             _handle.Close();
         }

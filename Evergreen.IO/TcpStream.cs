@@ -217,6 +217,17 @@ public class TcpStream : IOStream
         return v;
     }
 
+    /// <summary>The socket's descriptor, or -1.</summary>
+    internal unsafe int FileDescriptor
+    {
+        get
+        {
+            if (_closed || _handle.IsClosing) return -1;
+            int fd;
+            return LibUv.uv_fileno(_handle.Handle, &fd) < 0 ? -1 : fd;
+        }
+    }
+
     private protected string RemoteName => _remote?.ToString() ?? "an unconnected socket";
 
     private void CheckOpen(string member)
