@@ -81,6 +81,14 @@ internal abstract unsafe class UvHandle
     /// <summary>Called once when closing starts, before <c>uv_close</c>.</summary>
     protected virtual void OnClosing() { }
 
+    /// <summary>
+    /// Called once from the close callback, after the native memory is freed: libuv will call
+    /// nothing of this handle's again (a UDP handle's cancelled sends have had their callbacks).
+    /// Owners wake whoever waits for the close here. Must not throw into libuv (it is caught and
+    /// reported like any callback's exception).
+    /// </summary>
+    protected virtual void OnClosed() { }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static T FromNative<T>(IntPtr handle) where T : UvHandle =>
         Unsafe.As<T>(GCHandle.FromIntPtr(LibUv.uv_handle_get_data(handle)).Target!);
@@ -102,6 +110,7 @@ internal abstract unsafe class UvHandle
             self = FromNative<UvHandle>(handle);
             self.Loop.UnregisterHandle(self);
             self.FreeNative();
+            self.OnClosed();
         }
         catch (Exception e)
         {
