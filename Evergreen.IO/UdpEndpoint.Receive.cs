@@ -4,7 +4,8 @@
 // tasklet waits, so datagrams that arrive between two receives are kept. libuv asks for a buffer
 // before each datagram; it gets this thread's one pinned 64 KiB buffer (every datagram fits, and
 // callbacks on a thread never overlap), and the receive callback copies the datagram out into an
-// exact-size array the receiver will own. That array goes straight to the first waiting
+// exact-size array the receiver will own (the sender's IPEndPoint is reused while it does not
+// change, so a conversation allocates only those arrays). That array goes straight to the first waiting
 // receiver, woken through its park; with nobody waiting it goes to the queue.
 //
 // The queue is bounded (MaxQueuedDatagrams, MaxQueuedBytes): once full, receiving stops
@@ -47,6 +48,7 @@ public sealed partial class UdpEndpoint
     private int _waiting;
     private int _maxQueuedDatagrams = 1024;
     private int _maxQueuedBytes = 1024 * 1024;
+    private IPEndPoint? _lastSender; // reused while datagrams come from the same sender
 
     /// <summary>A datagram, or an error, on its way to a receiver.</summary>
     private readonly record struct Received(byte[]? Data, IPEndPoint? From, Exception? Error);
@@ -106,7 +108,10 @@ public sealed partial class UdpEndpoint
     /// arrives later is queued for the next receive. The first call starts receiving, and
     /// datagrams are queued from then on (see <see cref="MaxQueuedDatagrams"/>).
     /// </summary>
-    /// <returns>The datagram: a new array the caller owns, and the sender.</returns>
+    /// <returns>
+    /// The datagram: a new array the caller owns, and the sender (the same
+    /// <see cref="IPEndPoint"/> object as the previous datagram's while the sender is the same).
+    /// </returns>
     /// <exception cref="InvalidOperationException">
     /// The endpoint is not bound (nothing can reach it: <see cref="Bind"/> it, or send first);
     /// it must wait and this is not a tasklet; or another thread.
@@ -308,6 +313,17 @@ public sealed partial class UdpEndpoint
 
     // --- libuv's callbacks ----------------------------------------------------------------------
 
+    /// <summary>
+    /// The sender's endpoint: the previous datagram's while it matches (checked against what it is
+    /// now, since an IPEndPoint can be changed by whoever holds it), so a conversation with one
+    /// peer allocates only the datagrams' arrays.
+    /// </summary>
+    private unsafe IPEndPoint? Sender(byte* addr)
+    {
+        if (_lastSender is { } last && SockAddrBytes.Matches(last, addr)) return last;
+        return _lastSender = SockAddrBytes.ReadEndPoint(addr);
+    }
+
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static unsafe void OnAlloc(IntPtr handle, nuint suggestedSize, UvBuf* buf)
     {
@@ -333,7 +349,7 @@ public sealed partial class UdpEndpoint
         try
         {
             endpoint = UvHandle.FromNative<UvUdp>(handle).Owner;
-            var from = addr == null ? null : SockAddrBytes.ReadEndPoint(addr);
+            var from = addr == null ? null : endpoint.Sender(addr);
             if (nread < 0)
             {
                 endpoint.Deliver(new Received(null, from, new UvException((int)nread, "receive", $"UdpEndpoint #{endpoint.Id}")));

@@ -41,6 +41,35 @@ public class UdpEndpointTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheSendersEndPoint_IsReusedWhileItMatches_EvenIfSomeoneChangedIt()
+    {
+        Run(async () =>
+        {
+            await using var a = new UdpEndpoint();
+            await using var b = new UdpEndpoint();
+            await using var c = new UdpEndpoint();
+            b.Bind(AnyLoopbackPort);
+            var to = b.LocalEndPoint!;
+            await a.SendAsync(new byte[1], to);
+            await a.SendAsync(new byte[1], to);
+            var first = (await b.ReceiveAsync()).RemoteEndPoint;
+            var second = (await b.ReceiveAsync()).RemoteEndPoint;
+            Assert.Same(first, second);
+            var aFrom = new IPEndPoint(IPAddress.Loopback, a.LocalEndPoint!.Port); // a was bound by its send, to 0.0.0.0
+            Assert.Equal(aFrom, first);
+
+            first.Port = 1; // the caller's to change: the next datagram still names its real sender
+            await a.SendAsync(new byte[1], to);
+            var third = (await b.ReceiveAsync()).RemoteEndPoint;
+            Assert.Equal(aFrom, third);
+            Assert.NotSame(first, third);
+
+            await c.SendAsync(new byte[1], to);
+            Assert.Equal(c.LocalEndPoint!.Port, (await b.ReceiveAsync()).RemoteEndPoint.Port);
+        });
+    }
+
+    [Fact]
     public void EmptyDatagram_ArrivesAsAnEmptyArray()
     {
         Run(async () =>

@@ -88,6 +88,25 @@ internal static unsafe class SockAddrBytes
         return null;
     }
 
+    /// <summary>
+    /// True when <paramref name="endPoint"/> (as it is now: IPEndPoint is mutable) is the native
+    /// sockaddr at <paramref name="addr"/>. Allocates nothing.
+    /// </summary>
+    internal static bool Matches(IPEndPoint endPoint, byte* addr)
+    {
+        int family = Family(addr);
+        var address = endPoint.Address;
+        if (endPoint.Port != BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(addr + 2, 2))) return false;
+        Span<byte> bytes = stackalloc byte[16];
+        if (family == AfInet)
+        {
+            return address.AddressFamily == AddressFamily.InterNetwork && address.TryWriteBytes(bytes, out int n) && n == 4 &&
+                bytes[..4].SequenceEqual(new ReadOnlySpan<byte>(addr + 4, 4));
+        }
+        return family == AfInet6 && address.AddressFamily == AddressFamily.InterNetworkV6 && address.TryWriteBytes(bytes, out int m) && m == 16 &&
+            bytes.SequenceEqual(new ReadOnlySpan<byte>(addr + 8, 16)) && address.ScopeId == *(uint*)(addr + 24);
+    }
+
     /// <summary>The endpoint of a native IPv4 or IPv6 sockaddr; null for another family.</summary>
     internal static IPEndPoint? ReadEndPoint(byte* addr)
     {
