@@ -48,7 +48,8 @@ public sealed partial class UdpEndpoint
     private int _waiting;
     private int _maxQueuedDatagrams = 1024;
     private int _maxQueuedBytes = 1024 * 1024;
-    private IPEndPoint? _lastSender; // reused while datagrams come from the same sender
+    private IPEndPoint? _lastSender;
+    private bool _bound; // reused while datagrams come from the same sender
 
     /// <summary>A datagram, or an error, on its way to a receiver.</summary>
     private readonly record struct Received(byte[]? Data, IPEndPoint? From, Exception? Error);
@@ -149,10 +150,12 @@ public sealed partial class UdpEndpoint
         return new ValueTask<UdpDatagram>(node, node.Token);
     }
 
+    /// <summary>Whether the socket has a port; asked of the system until it has one (a socket never loses it).</summary>
     private unsafe bool IsBound()
     {
+        if (_bound) return true;
         byte* name = stackalloc byte[SockAddr.StorageSize];
-        return GetSockName(name) && *(ushort*)(name + 2) != 0; // sin_port and sin6_port are at 2
+        return _bound = GetSockName(name) && *(ushort*)(name + 2) != 0; // sin_port and sin6_port are at 2
     }
 
     private void StartReceiving()
@@ -352,7 +355,7 @@ public sealed partial class UdpEndpoint
             var from = addr == null ? null : endpoint.Sender(addr);
             if (nread < 0)
             {
-                endpoint.Deliver(new Received(null, from, new UvException((int)nread, "receive", $"UdpEndpoint #{endpoint.Id}")));
+                endpoint.Deliver(new Received(null, from, new UvException((int)nread, $"receive on UdpEndpoint #{endpoint.Id}", from?.ToString())));
             }
             else if ((flags & LibUv.UdpPartial) != 0)
             {

@@ -147,6 +147,36 @@ public class ResolverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DisposingTheLoop_WhileALookupWaits_KillsTheWaiter_AndWaitsForTheCallback()
+    {
+        int before = DnsRequests.Outstanding;
+        var loop = new EventLoop();
+        var reports = new List<LoopExceptionEventArgs>();
+        loop.UnhandledException += (_, e) => reports.Add(e);
+        Tasklet resolving;
+        try
+        {
+            resolving = loop.Spawn(() => Resolver.ResolveAsync(Unresolvable).AsTask(), "resolving");
+            loop.Spawn(async () =>
+            {
+                await Tasklet.Yield();
+                loop.Stop(); // leave the lookup parked
+            });
+            loop.Run();
+            Assert.Equal(TaskletState.Parked, resolving.State);
+            Assert.Equal(before + 1, DnsRequests.Outstanding);
+        }
+        finally
+        {
+            loop.Dispose();
+        }
+        Assert.Equal(TaskletState.Killed, resolving.State);
+        Assert.Equal(before, DnsRequests.Outstanding);
+        Assert.Equal(0, loop.HandleCount);
+        Assert.Empty(reports);
+    }
+
+    [Fact]
     public void ResolveAsync_InAnExpiredScope_ThrowsTimeout_AndLeavesNothingBehind()
     {
         Run(async () =>

@@ -322,6 +322,39 @@ public class UdpEndpointTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DisposingTheLoop_WithAReceiverAndAQueuedSenderParked_UnwindsThemAndClosesTheEndpoint()
+    {
+        var loop = new EventLoop();
+        var reports = new List<LoopExceptionEventArgs>();
+        loop.UnhandledException += (_, e) => reports.Add(e);
+        Tasklet? receiving = null, sending = null;
+        try
+        {
+            loop.Spawn(async () =>
+            {
+                var udp = new UdpEndpoint(); // never closed: the loop's Dispose does it
+                udp.Bind(AnyLoopbackPort);
+                udp.AlwaysQueueSends = true;
+                receiving = Tasklet.Spawn(async () => { await udp.ReceiveAsync(); }, "receiver");
+                sending = Tasklet.Spawn(async () => await udp.SendAsync(new byte[10], new IPEndPoint(IPAddress.Loopback, 9)), "sender");
+                await Tasklet.Yield();
+                loop.Stop();
+            });
+            loop.Run();
+            Assert.Equal(TaskletState.Parked, receiving!.State);
+            Assert.Equal(TaskletState.Parked, sending!.State);
+        }
+        finally
+        {
+            loop.Dispose();
+        }
+        Assert.Equal(TaskletState.Killed, receiving.State);
+        Assert.Equal(TaskletState.Killed, sending.State);
+        Assert.Equal(0, loop.HandleCount);
+        Assert.Empty(reports);
+    }
+
+    [Fact]
     public void SeveralReceivers_EachDatagramGoesToOne_FirstComeFirstServed()
     {
         Run(async () =>
