@@ -5,8 +5,8 @@
 // before each datagram; it gets this thread's one pinned 64 KiB buffer (every datagram fits, and
 // callbacks on a thread never overlap), and the receive callback copies the datagram out into an
 // exact-size array the receiver will own (the sender's IPEndPoint is reused while it does not
-// change, so a conversation allocates only those arrays). That array goes straight to the first waiting
-// receiver, woken through its park; with nobody waiting it goes to the queue.
+// change, so a conversation allocates only those arrays). That array goes straight to the first
+// waiting receiver, woken through its park; with nobody waiting it goes to the queue.
 //
 // The queue is bounded (MaxQueuedDatagrams, MaxQueuedBytes): once full, receiving stops
 // (uv_udp_recv_stop) and the kernel's socket buffer fills and then drops, which UDP allows; it
@@ -47,8 +47,8 @@ public sealed partial class UdpEndpoint
     private int _waiting;
     private int _maxQueuedDatagrams = 1024;
     private int _maxQueuedBytes = 1024 * 1024;
-    private IPEndPoint? _lastSender;
-    private bool _bound; // reused while datagrams come from the same sender
+    private IPEndPoint? _lastSender; // reused while datagrams come from the same sender
+    private bool _bound;             // the socket has a port (it never loses it)
 
     /// <summary>A datagram, or an error, on its way to a receiver.</summary>
     private readonly record struct Received(byte[]? Data, IPEndPoint? From, Exception? Error);

@@ -5,9 +5,9 @@
 // in UdpEndpoint.Receive.cs (its waiting receivers in UdpEndpoint.Waiters.cs).
 //
 // The handle is unreferenced except while a tasklet waits in ReceiveAsync: an endpoint that
-// nobody waits on does not keep the loop alive (a program ends when its tasklets do, and a
-// tasklet parked forever on an idle endpoint is still a wait the loop can see). Queued sends keep
-// the loop alive by themselves: libuv counts their requests.
+// nobody waits on does not keep the loop alive, so a program ends when its tasklets do, while a
+// tasklet waiting for a datagram keeps it running (one may still come). Queued sends keep the
+// loop alive by themselves: libuv counts their requests.
 
 using System.Diagnostics;
 using System.Net;
