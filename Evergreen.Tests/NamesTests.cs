@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using System.Threading.Channels;
 using Evergreen;
+using Evergreen.IO;
 using Evergreen.Sync;
 
 namespace Evergreen.Tests;
@@ -40,6 +41,7 @@ public class NamesTests
     [
         typeof(EventLoop).Assembly,
         typeof(AsyncLock).Assembly,
+        typeof(UdpEndpoint).Assembly,
     ];
 
     [Fact]
@@ -58,6 +60,26 @@ public class NamesTests
         // Used side by side with the System.Threading.Channels types they could be mistaken for.
         Assert.NotEqual(typeof(Channel<int>), typeof(AsyncChannel<int>));
         Assert.NotEqual(typeof(ChannelClosedException), typeof(AsyncChannelClosedException));
+    }
+
+    [Fact]
+    public void EveryIOTypeName_CompilesUnqualified_NextToTheDefaultUsingsAndSystemNet()
+    {
+        Type[] used =
+        [
+            typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
+            typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
+        ];
+        var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
+        Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
+        // Used side by side with the System.Net types they could be mistaken for.
+        Assert.NotEqual(typeof(Dns), typeof(Resolver));
+        Assert.NotEqual(typeof(UdpClient), typeof(UdpEndpoint));
+        Assert.NotEqual(typeof(UdpReceiveResult), typeof(UdpDatagram));
+        Assert.NotEqual(typeof(TcpClient), typeof(TcpStream));
+        Assert.NotEqual(typeof(TcpListener), typeof(TcpServer));
+        Assert.NotEqual(typeof(NetworkStream), typeof(TcpStream));
+        Assert.NotEqual(typeof(System.Net.Security.SslStream), typeof(TlsStream));
     }
 
     [Fact]

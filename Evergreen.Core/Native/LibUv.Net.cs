@@ -84,6 +84,7 @@ internal static unsafe partial class LibUv
     [LibraryImport(Library, EntryPoint = "uv_udp_set_ttl")] internal static partial int uv_udp_set_ttl(IntPtr udp, int ttl);
     [LibraryImport(Library, EntryPoint = "uv_udp_set_multicast_ttl")] internal static partial int uv_udp_set_multicast_ttl(IntPtr udp, int ttl);
     [LibraryImport(Library, EntryPoint = "uv_udp_set_multicast_loop")] internal static partial int uv_udp_set_multicast_loop(IntPtr udp, int on);
+    [LibraryImport(Library, EntryPoint = "uv_udp_set_multicast_interface")] internal static partial int uv_udp_set_multicast_interface(IntPtr udp, byte* interfaceAddr);
     [LibraryImport(Library, EntryPoint = "uv_udp_set_membership")] internal static partial int uv_udp_set_membership(IntPtr udp, byte* multicastAddr, byte* interfaceAddr, UvMembership membership);
 
     /// <summary><c>UV_UDP_REUSEADDR</c> and <c>UV_UDP_IPV6ONLY</c>, flags of <c>uv_udp_bind</c>.</summary>

@@ -99,8 +99,10 @@ internal abstract unsafe class UvHandle
     protected virtual void OnClosing() { }
 
     /// <summary>
-    /// Called once from the close callback, after the native memory was freed: every request of
-    /// the handle has had its callback by then, so request memory can be freed here too.
+    /// Called once from the close callback, after the native memory is freed: libuv will call
+    /// nothing of this handle's again (every request of the handle has had its callback), so
+    /// request memory can be freed here, and owners wake whoever waits for the close. Must not
+    /// throw into libuv (it is caught and reported like any callback's exception).
     /// </summary>
     protected virtual void OnClosed() { }
 
