@@ -52,11 +52,11 @@ public static class Resolver
     public static ValueTask<IPAddress[]> ResolveAsync(string host, AddressFamily? family = null)
     {
         ArgumentNullException.ThrowIfNull(host);
-        int nativeFamily = SockAddrBytes.NativeFamily(family ?? AddressFamily.Unspecified);
+        int nativeFamily = SockAddr.NativeFamily(family ?? AddressFamily.Unspecified);
         if (host.Length == 0) throw new ArgumentException("a host name cannot be empty", nameof(host));
         if (host.Contains('\0')) throw new ArgumentException("a host name cannot hold a NUL character", nameof(host));
         if (IPAddress.TryParse(host, out var literal) &&
-            (nativeFamily == 0 || SockAddrBytes.NativeFamily(literal.AddressFamily) == nativeFamily))
+            (nativeFamily == 0 || SockAddr.NativeFamily(literal.AddressFamily) == nativeFamily))
         {
             return new ValueTask<IPAddress[]>([literal]);
         }

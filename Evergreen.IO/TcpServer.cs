@@ -146,7 +146,7 @@ public sealed class TcpServer : IAsyncDisposable
         if (_handle.IsClosing || _handle.IsClosed) return null;
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         int length = SockAddr.StorageSize;
-        return LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) < 0 ? null : SockAddr.Read(addr);
+        return LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) < 0 ? null : SockAddr.ReadEndPoint(addr);
     }
 
     // --- accepting -----------------------------------------------------------------------------

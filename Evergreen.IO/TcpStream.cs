@@ -158,7 +158,7 @@ public class TcpStream : IOStream
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         int length = SockAddr.StorageSize;
         int rc = local ? LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) : LibUv.uv_tcp_getpeername(_handle.Handle, addr, &length);
-        return rc < 0 ? null : SockAddr.Read(addr);
+        return rc < 0 ? null : SockAddr.ReadEndPoint(addr);
     }
 
     /// <summary>

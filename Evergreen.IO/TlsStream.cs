@@ -75,10 +75,16 @@ public sealed class TlsStream : IOStream
         ArgumentException.ThrowIfNullOrEmpty(targetHost);
         options ??= new SslClientAuthenticationOptions();
         options.TargetHost ??= targetHost;
+        return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsClientAsync(options));
+    }
+
+    /// <summary>Runs a handshake on a new SslStream over <paramref name="inner"/>; the SslStream is disposed if it fails.</summary>
+    private static async ValueTask<TlsStream> HandshakeAsync(IOStream inner, Func<SslStream, Task> handshake)
+    {
         var ssl = new SslStream(inner.AsStream(), leaveInnerStreamOpen: true);
         try
         {
-            await ssl.AuthenticateAsClientAsync(options);
+            await handshake(ssl);
         }
         catch
         {
@@ -104,17 +110,7 @@ public sealed class TlsStream : IOStream
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
-        var ssl = new SslStream(inner.AsStream(), leaveInnerStreamOpen: true);
-        try
-        {
-            await ssl.AuthenticateAsServerAsync(options);
-        }
-        catch
-        {
-            await ssl.DisposeAsync();
-            throw;
-        }
-        return new TlsStream(inner, ssl);
+        return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsServerAsync(options));
     }
 
     /// <summary>The stream TLS runs over.</summary>

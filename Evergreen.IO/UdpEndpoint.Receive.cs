@@ -241,8 +241,8 @@ public sealed partial class UdpEndpoint
     /// </summary>
     private unsafe IPEndPoint? Sender(byte* addr)
     {
-        if (_lastSender is { } last && SockAddrBytes.Matches(last, addr)) return last;
-        return _lastSender = SockAddrBytes.ReadEndPoint(addr);
+        if (_lastSender is { } last && SockAddr.Matches(last, addr)) return last;
+        return _lastSender = SockAddr.ReadEndPoint(addr);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

@@ -41,8 +41,8 @@ public sealed partial class UdpEndpoint
         CheckOpen("UdpEndpoint.SendAsync");
         ArgumentNullException.ThrowIfNull(remote);
         CheckFamily(remote.Address, remote, nameof(remote));
-        byte* addr = stackalloc byte[SockAddrBytes.In6Size];
-        SockAddrBytes.Write(remote, addr);
+        byte* addr = stackalloc byte[SockAddr.In6Size];
+        SockAddr.Write(remote, addr);
         if (!AlwaysQueueSends)
         {
             int rc;

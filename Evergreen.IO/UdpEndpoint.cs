@@ -62,7 +62,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
         Id = Interlocked.Increment(ref s_nextId);
         AddressFamily = family;
         _closeWaiters = new WaitQueue($"UdpEndpoint #{Id} to close");
-        _handle = new UvUdp(_loop, this, SockAddrBytes.NativeFamily(family), $"UdpEndpoint #{Id}");
+        _handle = new UvUdp(_loop, this, SockAddr.NativeFamily(family), $"UdpEndpoint #{Id}");
         _handle.Unref(); // referenced only while a receiver waits
     }
 
@@ -87,7 +87,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
             CheckOpen("UdpEndpoint.LocalEndPoint");
             byte* name = stackalloc byte[SockAddr.StorageSize];
             if (!GetSockName(name)) return null;
-            var endPoint = SockAddrBytes.ReadEndPoint(name);
+            var endPoint = SockAddr.ReadEndPoint(name);
             return endPoint is null || endPoint.Port == 0 ? null : endPoint;
         }
     }
@@ -111,7 +111,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(local);
         CheckFamily(local.Address, local, nameof(local));
         byte* addr = stackalloc byte[SockAddr.StorageSize];
-        SockAddrBytes.Write(local, addr);
+        SockAddr.Write(local, addr);
         int rc = LibUv.uv_udp_bind(_handle.Handle, addr, reuseAddress ? LibUv.UdpReuseAddr : 0);
         if (rc < 0) throw new UvException(rc, "bind", local.ToString());
     }

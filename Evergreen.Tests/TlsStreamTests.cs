@@ -41,6 +41,22 @@ public class TlsStreamTests
         await handler(tls);
     });
 
+    /// <summary>The server side of a handshake the client refuses.</summary>
+    private static Tasklet ServeOneRefusedHandshake(TcpServer server) => Tasklet.Spawn(async () =>
+    {
+        // With TLS 1.3 the server may finish its handshake before the client refuses the
+        // certificate; either way the connection ends with nothing read.
+        await using var conn = await server.AcceptAsync();
+        try
+        {
+            await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
+            Assert.Null(await tls.ReadLineAsync());
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+        }
+    });
+
     [Fact]
     public void RoundTrip_ClientAndServer_WithTheReadHelpers()
     {
@@ -78,20 +94,7 @@ public class TlsStreamTests
         Run(async () =>
         {
             await using var server = TcpStreamTests.Listen();
-            var serving = Tasklet.Spawn(async () =>
-            {
-                // With TLS 1.3 the server may finish its handshake before the client refuses the
-                // certificate; either way the connection ends with nothing read.
-                await using var conn = await server.AcceptAsync();
-                try
-                {
-                    await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
-                    Assert.Null(await tls.ReadLineAsync());
-                }
-                catch (Exception e) when (e is AuthenticationException or IOException)
-                {
-                }
-            });
+            var serving = ServeOneRefusedHandshake(server);
             var error = await Assert.ThrowsAsync<AuthenticationException>(async () =>
                 await TlsStream.ConnectAsync("127.0.0.1", server.LocalEndPoint!.Port, Trusting("wrong.example")));
             Assert.Contains("RemoteCertificateNameMismatch", error.Message);
@@ -105,20 +108,7 @@ public class TlsStreamTests
         Run(async () =>
         {
             await using var server = TcpStreamTests.Listen();
-            var serving = Tasklet.Spawn(async () =>
-            {
-                // With TLS 1.3 the server may finish its handshake before the client refuses the
-                // certificate; either way the connection ends with nothing read.
-                await using var conn = await server.AcceptAsync();
-                try
-                {
-                    await using var tls = await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value);
-                    Assert.Null(await tls.ReadLineAsync());
-                }
-                catch (Exception e) when (e is AuthenticationException or IOException)
-                {
-                }
-            });
+            var serving = ServeOneRefusedHandshake(server);
             var error = await Assert.ThrowsAsync<AuthenticationException>(async () =>
                 await TlsStream.ConnectAsync("localhost", server.LocalEndPoint!.Port));
             Assert.Contains("remote certificate is invalid", error.Message);

@@ -37,8 +37,8 @@ internal static unsafe class AddrInfo
         for (byte* ai = (byte*)list; ai != null; ai = *(byte**)(ai + NextOffset))
         {
             byte* addr = *(byte**)(ai + AddrOffset);
-            if (addr == null || *(uint*)(ai + AddrLenOffset) < SockAddrBytes.InSize) continue;
-            if (SockAddrBytes.ReadAddress(addr) is { } address && !addresses.Contains(address)) addresses.Add(address);
+            if (addr == null || *(uint*)(ai + AddrLenOffset) < SockAddr.InSize) continue;
+            if (SockAddr.ReadAddress(addr) is { } address && !addresses.Contains(address)) addresses.Add(address);
         }
         return addresses.ToArray();
     }

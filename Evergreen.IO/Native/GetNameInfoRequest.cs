@@ -15,7 +15,7 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
         var tasklet = Tasklet.CurrentForPark("Resolver.ReverseAsync");
         var loop = tasklet.Loop!;
         byte* sockaddr = stackalloc byte[SockAddr.StorageSize];
-        SockAddrBytes.Write(address, 0, sockaddr); // libuv copies it
+        SockAddr.Write(address, 0, sockaddr); // libuv copies it
         var node = Rent(address.ToString());
         var req = node.AllocNative(loop, UvReqType.GetNameInfo);
         int rc = LibUv.uv_getnameinfo(loop.NativeLoop, req, &OnNamed, sockaddr, 0);

@@ -5,13 +5,14 @@ using System.Net.Sockets;
 namespace Evergreen.Native;
 
 /// <summary>
-/// Writes and reads native <c>sockaddr_in</c> / <c>sockaddr_in6</c> field by field, without the
-/// <see cref="SocketAddress"/> that <see cref="SockAddr"/> goes through: a UDP send encodes its
-/// destination on every call and must allocate nothing. Linux keeps the family in the first two
+/// Writes and reads native <c>sockaddr_in</c> / <c>sockaddr_in6</c> field by field, for every
+/// libuv call that takes or returns an address, without going through .NET's
+/// <see cref="SocketAddress"/>: a UDP send encodes its destination on every call and must
+/// allocate nothing. Linux keeps the family in the first two
 /// bytes; macOS and the BSDs keep a length byte, then the family byte. Port and address are in
 /// network order; an IPv6 scope id is in host order.
 /// </summary>
-internal static unsafe class SockAddrBytes
+internal static unsafe class SockAddr
 {
     private static readonly bool s_bsdLayout = !(OperatingSystem.IsLinux() || OperatingSystem.IsWindows());
 
@@ -23,6 +24,12 @@ internal static unsafe class SockAddrBytes
 
     /// <summary><c>sizeof(struct sockaddr_in)</c> and <c>sizeof(struct sockaddr_in6)</c>.</summary>
     internal const int InSize = 16, In6Size = 28;
+
+    /// <summary>Room for any address libuv hands back (<c>sizeof(struct sockaddr_storage)</c>).</summary>
+    internal const int StorageSize = 128;
+
+    /// <summary>"127.0.0.1:80", "[::1]:80": how messages name an endpoint.</summary>
+    internal static string Format(IPEndPoint? endPoint) => endPoint?.ToString() ?? "an unknown endpoint";
 
     /// <summary>The native family for <paramref name="family"/>; 0 (<c>AF_UNSPEC</c>) for <see cref="AddressFamily.Unspecified"/>.</summary>
     internal static int NativeFamily(AddressFamily family) => family switch
