@@ -52,7 +52,7 @@ public sealed partial class UdpEndpoint
                 rc = LibUv.uv_udp_try_send(_handle.Handle, &buf, 1, addr);
             }
             if (rc >= 0) return default;
-            if (rc != UvErrors.EAGAIN && rc != UvErrors.ENOBUFS) throw SendError(rc, data.Length, remote);
+            if (rc != UvError.EAGAIN && rc != UvError.ENOBUFS) throw SendError(rc, data.Length, remote);
         }
         return UdpSendRequest.Start(this, data.Span, remote, addr);
     }
@@ -66,12 +66,12 @@ public sealed partial class UdpEndpoint
     /// <summary>The error for a send the system refused with <paramref name="rc"/>.</summary>
     internal Exception SendError(int rc, int length, IPEndPoint remote)
     {
-        if (rc == UvErrors.ECANCELED && _closed)
+        if (rc == UvError.ECANCELED && _closed)
         {
             return new ObjectDisposedException($"UdpEndpoint #{Id}", $"UdpEndpoint #{Id} was closed before the datagram to {remote} was sent.");
         }
         string operation = string.Create(CultureInfo.InvariantCulture, $"send of a {length:N0}-byte datagram");
-        if (rc == UvErrors.EMSGSIZE && length > MaxDatagram)
+        if (rc == UvError.EMSGSIZE && length > MaxDatagram)
         {
             operation += string.Create(CultureInfo.InvariantCulture, $" ({Family(AddressFamily)} carries at most {MaxDatagram:N0})");
         }

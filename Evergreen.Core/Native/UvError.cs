@@ -16,4 +16,13 @@ internal static class UvError
     internal static readonly int EMFILE = -24;
     internal static readonly int ENFILE = -23;
     internal static readonly int EMSGSIZE = s_linux ? -90 : -40;
+
+    /// <summary><c>UV_EAI_CANCELED</c>: a getaddrinfo or getnameinfo request cancelled with <c>uv_cancel</c>.</summary>
+    internal const int EAI_CANCELED = -3003;
+
+    /// <summary><c>UV_EAI_NONAME</c>: the name is not known.</summary>
+    internal const int EAI_NONAME = -3008;
+
+    /// <summary><c>UV_EAI_AGAIN</c>: a temporary failure (no DNS server answered).</summary>
+    internal const int EAI_AGAIN = -3001;
 }

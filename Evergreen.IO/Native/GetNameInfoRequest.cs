@@ -47,7 +47,7 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
     protected override string Produce()
     {
         if (Status < 0) throw new UvException(Status, "getnameinfo", Target);
-        return _host ?? throw new UvException(UvErrors.EAI_NONAME, "getnameinfo", Target);
+        return _host ?? throw new UvException(UvError.EAI_NONAME, "getnameinfo", Target);
     }
 
     protected override void Reset() => _host = null;

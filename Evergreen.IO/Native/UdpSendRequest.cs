@@ -54,7 +54,7 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
     {
         var tasklet = Tasklet.CurrentForPark("UdpEndpoint.SendAsync");
         // Nothing larger fits in an IP datagram: do not copy it to hear EMSGSIZE from the kernel.
-        if (data.Length > 65_535) throw endpoint.SendError(UvErrors.EMSGSIZE, data.Length, remote);
+        if (data.Length > 65_535) throw endpoint.SendError(UvError.EMSGSIZE, data.Length, remote);
         var node = endpoint.RentSend();
         if (node._buffer is null || node._buffer.Length < data.Length)
         {
