@@ -68,6 +68,9 @@ public abstract class IOStream : IAsyncDisposable
     /// <summary>True once <see cref="Close"/> (or <see cref="DisposeAsync"/>) was called.</summary>
     public bool IsClosed => _closed;
 
+    /// <summary>The size of the read buffer now (tests: it stays near the high-water mark).</summary>
+    internal int BufferCapacity => _buffer?.Length ?? 0;
+
     /// <summary>How many received bytes are buffered, ready to be read without waiting.</summary>
     public int Available => _end - _start;
 

@@ -278,11 +278,18 @@ public class TcpStream : IOStream
         if (!_handle.IsClosing) LibUv.uv_read_stop(_handle.Handle);
     }
 
+    /// <summary>The most one read may take, past the high-water mark (a reader waiting for a long line).</summary>
+    private const int MaxReadPastMark = 64 * 1024;
+
     internal unsafe void OnAlloc(UvBuf* buf)
     {
+        // Never hand libuv more than the high-water mark allows: a loopback socket's kernel buffer
+        // holds megabytes, and a read takes all the space it is given, so an uncapped tail would
+        // let one read overshoot the mark and the buffer grow read after read.
+        int cap = Math.Max(ReadBufferHighWaterMark - (_end - _start), MaxReadPastMark);
         int free = EnsureSpace(MinReadSpace);
         buf->Base = PinnedBuffers.AddressOf(_buffer!, _end);
-        buf->Length = (nuint)free;
+        buf->Length = (nuint)Math.Min(free, cap);
     }
 
     internal void OnRead(int nread)

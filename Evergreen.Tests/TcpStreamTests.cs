@@ -165,6 +165,8 @@ public class TcpStreamTests
             await sender;
             Assert.Equal(Total, total);
             Assert.Equal(sentHash, received.GetHashAndReset());
+            // A fast reader never let the buffer run far past the high-water mark (64 KiB).
+            Assert.True(client.BufferCapacity <= 256 * 1024, $"the read buffer grew to {client.BufferCapacity} bytes");
         });
     }
 
