@@ -9,7 +9,10 @@
  * server's EOF. It prints one machine-readable line on stdout:
  *
  *   msgs_per_s=... p50_us=... p99_us=... p999_us=... max_us=... mean_us=...
- *   msgs=... bytes=... conns=... min_conn_msgs=... seconds=... errors=0
+ *   msgs=... bytes=... conns=... min_conn_msgs=... seconds=... cpu_s=... errors=0
+ *
+ * (cpu_s is this process's own CPU time, user + system, start to end, so the
+ * run script can tell how much of the machine other processes took.)
  *
  * Why it is built this way:
  *
@@ -36,6 +39,9 @@
  *   progress at once, so 1,000 connections do not overflow a server's accept
  *   backlog (a dropped SYN would cost a 1 s retransmit). Load starts only when
  *   every connection is up, so the warm-up and the window see all of them.
+ * - By default it sleeps in epoll_wait like any server's client; --busy-poll
+ *   spins on epoll_wait(0) instead, which takes the cost of waking the load
+ *   generator off the server but leaves no idle time on its CPU for others.
  * - Only completions inside the window count; a message sent in the warm-up
  *   and echoed in the window counts (its latency is real). After the window no
  *   new message is generated; the ones in flight are still verified.
@@ -78,6 +84,7 @@ static double opt_connect_timeout = 10.0;
 static double opt_stall_timeout = 5.0;
 static double opt_drain_timeout = 10.0;
 static int opt_quiet = 0;
+static int opt_busy_poll = 0;
 
 /* ---- failure ---------------------------------------------------------- */
 
@@ -362,6 +369,12 @@ static void on_connected(struct conn *c) {
     ep_set(c, EPOLL_CTL_MOD, EPOLLIN);
 }
 
+static double cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void usage(FILE *f) {
@@ -378,6 +391,7 @@ static void usage(FILE *f) {
             "      --connect-timeout S  for all connections to be up (default 10)\n"
             "      --stall-timeout S    fail if no echo completes for S seconds (default 5)\n"
             "      --drain-timeout S    for the last echoes and the server's EOF (default 10)\n"
+            "      --busy-poll          spin on epoll_wait(0) instead of sleeping\n"
             "  -q, --quiet              only the result line\n");
 }
 
@@ -399,6 +413,7 @@ int main(int argc, char **argv) {
         {"duration", required_argument, 0, 'd'},    {"connect-batch", required_argument, 0, 1},
         {"connect-timeout", required_argument, 0, 2}, {"stall-timeout", required_argument, 0, 3},
         {"drain-timeout", required_argument, 0, 4}, {"quiet", no_argument, 0, 'q'},
+        {"busy-poll", no_argument, 0, 5},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "p:H:c:s:k:w:d:qh", longopts, NULL)) != -1) {
@@ -414,6 +429,7 @@ int main(int argc, char **argv) {
         case 2: opt_connect_timeout = parse_double("--connect-timeout", optarg, 0.01); break;
         case 3: opt_stall_timeout = parse_double("--stall-timeout", optarg, 0.01); break;
         case 4: opt_drain_timeout = parse_double("--drain-timeout", optarg, 0.01); break;
+        case 5: opt_busy_poll = 1; break;
         case 'q': opt_quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -509,7 +525,7 @@ int main(int argc, char **argv) {
             t - last_progress > (uint64_t)(opt_stall_timeout * 1e9))
             die("no echo completed for %.1f s (server stalled?)", opt_stall_timeout);
 
-        int n = epoll_wait(epfd, events, MAX_EVENTS, 50);
+        int n = epoll_wait(epfd, events, MAX_EVENTS, opt_busy_poll && phase != P_CONNECT ? 0 : 50);
         if (n < 0) {
             if (errno == EINTR) continue;
             die("epoll_wait: %s", strerror(errno));
@@ -535,12 +551,12 @@ finished:;
     if (window_msgs == 0) die("no message completed in the measured window");
     printf("msgs_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
            "msgs=%llu bytes=%llu conns=%d size=%zu inflight=%d min_conn_msgs=%llu seconds=%.3f "
-           "errors=0\n",
+           "cpu_s=%.3f errors=0\n",
            window_msgs / seconds, hist_quantile_us(0.50), hist_quantile_us(0.99),
            hist_quantile_us(0.999), hist_max_ns / 1000.0,
            hist_sum_ns / (double)hist_count / 1000.0, (unsigned long long)window_msgs,
            (unsigned long long)window_bytes, opt_conns, opt_size, opt_inflight,
-           (unsigned long long)min_conn, seconds);
+           (unsigned long long)min_conn, seconds, cpu_seconds());
     fflush(stdout);
     return 0;
 }
