@@ -1,0 +1,3 @@
+module evergreen/bench/echo/go
+
+go 1.19
