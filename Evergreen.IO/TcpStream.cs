@@ -99,10 +99,11 @@ public class TcpStream : IOStream
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
         var tasklet = Tasklet.CurrentForPark("TcpStream.ConnectAsync");
         var loop = tasklet.Loop!;
-        var stream = new TcpStream(loop, new UvTcpHandle(loop, $"tcp connection to {remoteEndPoint}")) { _remote = remoteEndPoint };
+        var stream = new TcpStream(loop, new UvTcpHandle(loop, $"tcp connection to {remoteEndPoint}", remoteEndPoint.AddressFamily)) { _remote = remoteEndPoint };
         try
         {
             if (localEndPoint is not null) Bind(stream._handle, localEndPoint, 0);
+            BeforeConnect?.Invoke(stream.FileDescriptor);
             await stream.ConnectCoreAsync(tasklet, remoteEndPoint);
             stream.NoDelay = true;
             return stream;
@@ -130,6 +131,9 @@ public class TcpStream : IOStream
     }
 
     internal void OnConnected(int status) => _connectOp?.Complete(status);
+
+    /// <summary>Tests: called with each connecting socket's descriptor before it connects (to set kernel options); per thread, so per loop.</summary>
+    [ThreadStatic] internal static Action<int>? BeforeConnect;
 
     internal static unsafe void Bind(UvTcpHandle handle, IPEndPoint endPoint, uint flags)
     {

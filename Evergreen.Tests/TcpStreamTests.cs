@@ -7,7 +7,7 @@ using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
 
-public class TcpStreamTests
+public partial class TcpStreamTests
 {
     private static readonly IPEndPoint AnyLoopbackPort = new(IPAddress.Loopback, 0);
 
@@ -260,6 +260,55 @@ public class TcpStreamTests
             Assert.Equal("ECONNREFUSED", error.ErrorName);
             Assert.StartsWith($"ECONNREFUSED in connect to {endPoint}", error.Message);
         });
+    }
+
+    [Fact]
+    public void AConnectNobodyAnswers_FailsWithETimedOut()
+    {
+        // A listener whose backlog is full drops new SYNs; with one SYN retry (TCP_SYNCNT, set
+        // on the socket before it connects) the kernel gives up after about 3 s with ETIMEDOUT.
+        if (!OperatingSystem.IsLinux()) return;
+        Run(async () =>
+        {
+            using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            listener.Bind(AnyLoopbackPort);
+            listener.Listen(0); // never accepts
+            var target = (IPEndPoint)listener.LocalEndPoint!;
+            var fillers = new List<TcpStream>();
+            try
+            {
+                UvException? timedOut = null;
+                TcpStream.BeforeConnect = fd => SetSynRetries(fd, 1);
+                for (int i = 0; i < 8 && timedOut is null; i++)
+                {
+                    try
+                    {
+                        fillers.Add(await TcpStream.ConnectAsync(target)); // fills the backlog
+                    }
+                    catch (UvException e)
+                    {
+                        timedOut = e;
+                    }
+                }
+                Assert.NotNull(timedOut);
+                Assert.Equal("ETIMEDOUT", timedOut!.ErrorName);
+                Assert.StartsWith($"ETIMEDOUT in connect to {target}", timedOut.Message);
+            }
+            finally
+            {
+                TcpStream.BeforeConnect = null;
+                foreach (var f in fillers) await f.DisposeAsync();
+            }
+        });
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static unsafe partial int SetSockOpt(int fd, int level, int name, int* value, int length);
+
+    private static unsafe void SetSynRetries(int fd, int retries)
+    {
+        const int IPPROTO_TCP = 6, TCP_SYNCNT = 7;
+        Assert.Equal(0, SetSockOpt(fd, IPPROTO_TCP, TCP_SYNCNT, &retries, sizeof(int)));
     }
 
     [Fact]

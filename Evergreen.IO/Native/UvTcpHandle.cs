@@ -22,6 +22,10 @@ internal sealed unsafe class UvTcpHandle : UvHandle
     internal UvTcpHandle(EventLoop loop, string description) : base(loop, UvHandleType.Tcp, description) =>
         Init(LibUv.uv_tcp_init(loop.NativeLoop, Handle), "uv_tcp_init");
 
+    /// <summary>A handle whose socket exists at once, of <paramref name="family"/> (uv_tcp_init_ex), so options can be set before connecting.</summary>
+    internal UvTcpHandle(EventLoop loop, string description, System.Net.Sockets.AddressFamily family) : base(loop, UvHandleType.Tcp, description) =>
+        Init(LibUv.uv_tcp_init_ex(loop.NativeLoop, Handle, (uint)SockAddr.NativeFamily(family)), "uv_tcp_init_ex");
+
     /// <summary>The stream this handle carries (a connection), or null.</summary>
     internal TcpStream? Stream;
 
