@@ -203,14 +203,14 @@ public sealed class TcpServer : IAsyncDisposable
     /// <summary>Descriptors counted as headroom: fewer free than this and the server backs off.</summary>
     private const int DescriptorHeadroom = 8;
 
-    private static bool NearDescriptorLimit(TcpConnection connection, out string detail)
+    private bool NearDescriptorLimit(TcpConnection connection, out string detail)
     {
         detail = "";
         long limit = Descriptors.SoftLimit;
         if (limit <= 0) return false;
         int fd = connection.FileDescriptor;
         if (fd < limit - 4 * DescriptorHeadroom) return false; // descriptors are handed out lowest first: plenty left
-        return (detail = connection.Server.ProbeFreeDescriptor() ?? "") != "";
+        return (detail = ProbeFreeDescriptor() ?? "") != "";
     }
 
     /// <summary>Null when descriptors are free; otherwise why not ("descriptor 60 of 64").</summary>
