@@ -75,6 +75,13 @@ public abstract class IOStream : IAsyncDisposable
     public int Available => _end - _start;
 
     /// <summary>
+    /// True once the peer's end of the stream or a read error has been seen (by a read, or by
+    /// reading on in the background): nothing more will arrive. A pool checks it before reusing
+    /// an idle connection.
+    /// </summary>
+    internal bool HasEnded => _eof || _readError is not null;
+
+    /// <summary>
     /// How many bytes may be buffered while nobody reads before the stream stops taking more from
     /// the network (backpressure: the peer's writes then wait). Default 64 KiB; at least 4 KiB.
     /// A read that needs more (a long line) still gets it, up to its own limit.
