@@ -357,9 +357,17 @@ public sealed class TcpServer : IAsyncDisposable
             }
             finally
             {
-                await connection.DisposeAsync();
-                _handlers.Remove(me!);
-                if (_handlers.Count == 0) _drained.UnparkAll();
+                try
+                {
+                    await connection.DisposeAsync();
+                }
+                finally
+                {
+                    // Even when a kill (CloseAsync's) lands while the connection's handle closes:
+                    // a handler left in the set would make CloseAsync wait for it forever.
+                    _handlers.Remove(me!);
+                    if (_handlers.Count == 0) _drained.UnparkAll();
+                }
             }
         }, $"connection from {connection.RemoteEndPoint}");
         _handlers.Add(me);
