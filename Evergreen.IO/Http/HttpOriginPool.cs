@@ -147,7 +147,11 @@ internal sealed class HttpOriginPool
 
     private void ForgetIfEmpty()
     {
-        if (_open == 0 && _handoffs == 0 && _waiters.IsEmpty) _session.Forget(this);
+        if (_open != 0 || _handoffs != 0 || !_waiters.IsEmpty) return;
+        // Nothing idle is left to time out: a pending timer would only keep the loop alive.
+        _sweep?.Cancel();
+        _sweep = null;
+        _session.Forget(this);
     }
 
     // --- idle timeout ------------------------------------------------------------------------------
