@@ -15,6 +15,7 @@
 
 using System.Buffers;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO.Http;
 
@@ -72,6 +73,7 @@ public sealed partial class HttpResponse
     }
 
     /// <summary>Reads the whole (rest of the) body into one array.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask BufferBodyAsync()
     {
         if (_aborted) throw Abandoned();
@@ -126,6 +128,7 @@ public sealed partial class HttpResponse
     /// Reads decoded body bytes; 0 at the end, when the connection is handed back. Any failure
     /// closes the connection. A yield point.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<int> ReadDecodedAsync(Memory<byte> buffer)
     {
         var connection = _connection;
@@ -170,6 +173,7 @@ public sealed partial class HttpResponse
     }
 
     /// <summary>Reads raw (still encoded) body bytes for the decoder, under the limit. A yield point.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<int> ReadRawAsync(Memory<byte> buffer)
     {
         var connection = _connection ?? throw Abandoned();

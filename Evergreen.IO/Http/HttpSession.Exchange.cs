@@ -10,6 +10,7 @@
 // and a small body goes in the same buffer so a request is one write.
 
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO.Http;
 
@@ -22,6 +23,7 @@ public sealed partial class HttpSession
     /// Sends one request and reads the response head; the returned response owns the connection
     /// until its body is read (or right away gives it back when there is no body).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<HttpResponse> ExchangeAsync(string method, Uri url, ReadOnlyMemory<byte> body, string? contentType, HttpFields? headers)
     {
         var pool = PoolFor(HttpOrigin.Of(url));
@@ -85,6 +87,7 @@ public sealed partial class HttpSession
     /// Reads the final response head, skipping 1xx interim responses, under the first-byte
     /// timeout. Null when the connection ended before any byte.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<HttpHead?> ReadHeadAsync(HttpConnection connection, string method, Uri url, string peer)
     {
         var options = Options;

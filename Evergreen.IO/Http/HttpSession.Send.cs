@@ -9,10 +9,13 @@
 // after a failure: the connection in use is closed synchronously, so a kill or an expired scope
 // (which aborts every later park inside it) cannot strand it.
 
+using System.Runtime.CompilerServices;
+
 namespace Evergreen.IO.Http;
 
 public sealed partial class HttpSession
 {
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<HttpResponse> SendCoreAsync(string method, Uri url, ReadOnlyMemory<byte> body,
         string? contentType, HttpFields? headers, bool streamBody)
     {
