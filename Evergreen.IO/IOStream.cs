@@ -20,6 +20,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO;
 
@@ -281,6 +282,7 @@ public abstract class IOStream : IAsyncDisposable
     /// and returns the length up to and including it; -1 if the stream ended first (-2 past
     /// <paramref name="maxBytes"/> when not <paramref name="throwPastMax"/>).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> FindAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member, bool throwPastMax = true)
     {
         CheckReadable(member);
