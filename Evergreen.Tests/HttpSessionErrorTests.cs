@@ -158,7 +158,7 @@ public class HttpSessionErrorTests
     {
         Run(async () =>
         {
-            var bomb = HttpSessionTests.Compress(coding, new byte[16 * 1024 * 1024]); // 16 MiB of zeros, a few KiB on the wire
+            var bomb = HttpSessionBodyTests.Compress(coding, new byte[16 * 1024 * 1024]); // 16 MiB of zeros, a few KiB on the wire
             Assert.True(bomb.Length < 100_000);
             await using var server = new RawHttpServer(Always(Encoding.Latin1.GetString(WithBody($"HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\n", bomb))));
             await using var http = new HttpSession(new HttpSessionOptions { MaxBodyBytes = 1024 * 1024 });
@@ -175,7 +175,7 @@ public class HttpSessionErrorTests
         {
             var noise = new byte[300_000];
             new Random(3).NextBytes(noise); // incompressible: bigger on the wire than the limit
-            var compressed = HttpSessionTests.Compress("gzip", noise);
+            var compressed = HttpSessionBodyTests.Compress("gzip", noise);
             await using var server = new RawHttpServer(Always(Encoding.Latin1.GetString(WithBody("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n", compressed))));
             await using var http = new HttpSession(new HttpSessionOptions { MaxBodyBytes = 100_000 });
             var error = await Assert.ThrowsAsync<HttpBodyTooLargeException>(async () => await http.GetAsync(server.Url()));
