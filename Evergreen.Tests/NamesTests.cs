@@ -71,6 +71,7 @@ public class NamesTests
             typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
             typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
             typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
+            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpRequest), typeof(HttpReply), typeof(HttpHandler),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
