@@ -36,8 +36,13 @@ public sealed partial class HttpServer
     {
         var stream = conn.Stream;
         bool first = true;
-        while (!_closing)
+        while (true)
         {
+            if (_closing)
+            {
+                if (stream.Available > 0) await conn.LingerAsync(); // pipelined requests left unanswered
+                return;
+            }
             var (request, status, why) = await ReadRequestAsync(conn, first);
             first = false;
             if (request is null)

@@ -101,7 +101,8 @@ public sealed partial class HttpServer : IAsyncDisposable
     /// finished. Killing the serving tasklet (or its deadline passing) closes the server at once,
     /// killing the connections' tasklets, and the kill or timeout then goes on. A yield point.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Not listening, already serving, closed, not in a tasklet, or another thread.</exception>
+    /// <exception cref="InvalidOperationException">Not listening, already serving, not in a tasklet, or another thread.</exception>
+    /// <exception cref="ObjectDisposedException">The server was closed.</exception>
     public Task ServeAsync()
     {
         if (_tcp is null) throw new InvalidOperationException($"ServeAsync: {this} is not listening (call Listen first).");
@@ -120,7 +121,7 @@ public sealed partial class HttpServer : IAsyncDisposable
         _closing = true;
         if (_tcp is null) return;
         _loop!.CheckThread("HttpServer.CloseAsync");
-        foreach (var connection in _connections)
+        foreach (var connection in _connections.ToArray())
         {
             if (connection.Idle) connection.Stream.Close(); // its wait ends with ObjectDisposedException
         }
