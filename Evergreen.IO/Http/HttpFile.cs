@@ -11,11 +11,13 @@
 // Must never: return the chunk buffer to the pool while a thread-pool read or a socket write may
 // still use it (a read cut short by a kill runs on, and libuv keeps an abandoned write's memory).
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 
 namespace Evergreen.IO.Http;
 
 /// <summary>An open file and its current chunk, read through <see cref="Offload"/>.</summary>
+[DebuggerDisplay("HttpFile {Path,nq} ({Length} bytes, {_offset} read)")]
 internal sealed class HttpFile : IDisposable
 {
     /// <summary>How much is read from disk at a time.</summary>
