@@ -19,7 +19,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/n/*", (request, reply) => reply.SendTextAsync(200, request.RouteRest)));
+            await using var http = Start(new HttpServer().MapGet("/n/*", (request, reply) => reply.SendTextAsync(200, request.RouteRest)));
             await using var client = await http.ConnectAsync();
             for (int i = 0; i < 5; i++) Assert.Equal(i.ToString(), (await client.RequestAsync($"/n/{i}")).Text);
             Assert.Equal(1, http.Server.ConnectionCount);
@@ -33,7 +33,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/slow", async (_, reply) =>
                 {
                     await Tasklet.Sleep(TimeSpan.FromMilliseconds(20)); // answered in order all the same
@@ -64,7 +64,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/", Text("bye")));
+            await using var http = Start(new HttpServer().MapGet("/", Text("bye")));
             await using var client = await http.ConnectAsync();
             var r = await client.RequestAsync("/", extra: "Connection: close\r\n");
             Assert.Equal("close", r.Header("Connection"));
@@ -79,7 +79,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/", (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/", (_, reply) =>
             {
                 reply.Headers.Set("Connection", "close");
                 return reply.SendTextAsync(200, "last one");
@@ -98,7 +98,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/", Text("ten"))
                 .MapGet("/stream", async (_, reply) =>
                 {
@@ -133,7 +133,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer(new HttpServerOptions { KeepAliveTimeout = Ms(100) }).MapGet("/", Text("x")));
+            await using var http = Start(new HttpServer(new HttpServerOptions { KeepAliveTimeout = Ms(100) }).MapGet("/", Text("x")));
             await using var client = await http.ConnectAsync();
             Assert.Equal(200, (await client.RequestAsync("/")).Status);
             Assert.True(await client.ServerClosedAsync()); // no further request: the server hangs up
@@ -147,7 +147,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer(new HttpServerOptions { RequestHeadTimeout = Ms(100) }).MapGet("/", Text("x")));
+            await using var http = Start(new HttpServer(new HttpServerOptions { RequestHeadTimeout = Ms(100) }).MapGet("/", Text("x")));
             await using var client = await http.ConnectAsync();
             await client.SendAsync("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: "); // and nothing more
             var r = await client.ReadResponseAsync();
@@ -164,7 +164,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer(new HttpServerOptions { RequestHeadTimeout = Ms(100) }).MapGet("/", Text("x")));
+            await using var http = Start(new HttpServer(new HttpServerOptions { RequestHeadTimeout = Ms(100) }).MapGet("/", Text("x")));
             await using var client = await http.ConnectAsync();
             Assert.True(await client.ServerClosedAsync());
             await http.StopAsync();
@@ -178,7 +178,7 @@ public class HttpServerConnectionTests
         {
             var release = new AsyncEvent();
             var entered = new AsyncEvent();
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/", Text("x"))
                 .MapGet("/slow", async (_, reply) =>
                 {
@@ -209,7 +209,7 @@ public class HttpServerConnectionTests
         {
             var entered = new AsyncEvent();
             bool finished = false;
-            var http = Start(new HttpServer().MapGet("/forever", async (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/forever", async (_, reply) =>
             {
                 entered.Set();
                 await new AsyncEvent().WaitAsync(); // never set
@@ -229,7 +229,7 @@ public class HttpServerConnectionTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/c/*", async (request, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/c/*", async (request, reply) =>
             {
                 await Tasklet.Yield(); // let the others interleave
                 await reply.SendTextAsync(200, request.RouteRest);

@@ -59,7 +59,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             var r = await http.GetAsync("/static/" + name);
             Assert.Equal(200, r.Status);
             Assert.Equal(type, r.Header("Content-Type"));
@@ -73,7 +73,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             await using var client = await http.ConnectAsync();
             Assert.Equal("<h1>home</h1>", (await client.RequestAsync("/static/")).Text);
             Assert.Equal("<h1>sub</h1>", (await client.RequestAsync("/static/sub/")).Text);
@@ -107,7 +107,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             var r = await http.GetAsync(target);
             Assert.Equal(404, r.Status);
             Assert.DoesNotContain("SECRET", r.Text);
@@ -136,7 +136,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             await using var client = await http.ConnectAsync();
             var r = await client.RequestAsync("/static/big.bin");
             Assert.Equal(_big.Length.ToString(CultureInfo.InvariantCulture), r.Header("Content-Length"));
@@ -152,7 +152,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             await using var client = await http.ConnectAsync();
             var head = await client.RequestAsync("/static/big.bin", "HEAD");
             Assert.Equal(200, head.Status);
@@ -170,7 +170,7 @@ public sealed class HttpServerFilesTests : IDisposable
         {
             var when = new DateTime(2024, 5, 6, 7, 8, 9, DateTimeKind.Utc);
             File.SetLastWriteTimeUtc(Path.Combine(_site, "note.txt"), when);
-            var http = Serve();
+            await using var http = Serve();
             await using var client = await http.ConnectAsync();
             var r = await client.RequestAsync("/static/note.txt");
             Assert.Equal("Mon, 06 May 2024 07:08:09 GMT", r.Header("Last-Modified"));
@@ -189,7 +189,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             var r = await http.GetAsync("/static/note.txt", "POST", "Content-Length: 0\r\n");
             Assert.Equal(405, r.Status);
             Assert.Equal("GET, HEAD", r.Header("Allow"));
@@ -210,7 +210,7 @@ public sealed class HttpServerFilesTests : IDisposable
         var reports = new List<LoopExceptionEventArgs>();
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             await using var client = await http.ConnectAsync();
             var r = await client.RequestAsync("/send");
             Assert.Equal("content of note.txt", r.Text);
@@ -227,7 +227,7 @@ public sealed class HttpServerFilesTests : IDisposable
     {
         Run(async () =>
         {
-            var http = Serve();
+            await using var http = Serve();
             var fetchers = Enumerable.Range(0, 8).Select(_ => Tasklet.Spawn(async () =>
             {
                 var r = await http.GetAsync("/static/big.bin");

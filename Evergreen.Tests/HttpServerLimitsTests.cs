@@ -30,7 +30,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxRequestLineBytes = 100 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxRequestLineBytes = 100 }));
             var r = await Rejected(http, $"GET /{new string('a', 200)} HTTP/1.1\r\nHost: t\r\n\r\n", 414);
             Assert.Equal("URI Too Long", r.Reason);
             // Just under the limit is fine.
@@ -45,7 +45,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxRequestLineBytes = 100 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxRequestLineBytes = 100 }));
             await Rejected(http, $"GET / HTTP/1.1\r\nHost: t\r\nX-Long: {new string('b', 200)}\r\n\r\n", 431);
             await http.StopAsync();
         });
@@ -56,7 +56,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxHeadBytes = 1024 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxHeadBytes = 1024 }));
             var fields = new StringBuilder();
             for (int i = 0; i < 30; i++) fields.Append($"X-Field-{i}: {new string('c', 40)}\r\n"); // each line short, all of them too long
             await Rejected(http, $"GET / HTTP/1.1\r\nHost: t\r\n{fields}\r\n", 431);
@@ -69,7 +69,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxHeaderCount = 10 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxHeaderCount = 10 }));
             var fields = new StringBuilder();
             for (int i = 0; i < 11; i++) fields.Append($"X-{i}: v\r\n");
             await Rejected(http, $"GET / HTTP/1.1\r\n{fields}\r\n", 431);
@@ -87,7 +87,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 1000 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 1000 }));
             // The body is never sent: the answer must come from the head alone.
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413);
             // At the limit exactly it is read.
@@ -103,10 +103,29 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 1000 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 1000 }));
             // The body follows at once and is never read: the server's close must not reset the reply away.
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + new string('e', 100_000), 413);
             await http.StopAsync();
+        });
+    }
+
+    [Fact]
+    public void ErrorReply_TheServerHalfCloses_AndReadsWhatTheClientStillSends_UntilItCloses()
+    {
+        Run(async () =>
+        {
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 1000 }));
+            await using var client = await http.ConnectAsync();
+            await client.SendAsync("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + new string('e', 5000));
+            var r = await client.ReadResponseAsync();
+            Assert.Equal(413, r.Status);
+            Assert.True(await client.ServerClosedAsync()); // the server's side is done...
+            Assert.Equal(1, http.Server.ConnectionCount);  // ...but it still reads, so no reset can eat the reply
+            await client.SendAsync(new string('e', 50_000));  // the rest of the body is taken and dropped
+            await client.DisposeAsync();
+            await http.StopAsync(TimeSpan.FromSeconds(30)); // the lingering connection ends on the client's close
+            Assert.Equal(0, http.Server.ConnectionCount);
         });
     }
 
@@ -115,7 +134,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 10 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 10 }));
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n", 413);
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: something-else\r\n\r\n", 417);
             await http.StopAsync();
@@ -127,7 +146,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 100 }));
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 100 }));
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + new string('f', 64) + "\r\n40\r\n" + new string('f', 64) + "\r\n0\r\n\r\n", 413);
             await using var client = await http.ConnectAsync();
             await client.SendAsync("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n32\r\n" + new string('f', 50) + "\r\n32\r\n" + new string('f', 50) + "\r\n0\r\n\r\n");
@@ -146,7 +165,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await Rejected(http, raw, 400);
             Assert.Equal(0, http.Server.RequestCount);
             await http.StopAsync();
@@ -163,7 +182,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await Rejected(http, $"GET / HTTP/1.1\r\n{fields}\r\n", 400);
             await http.StopAsync();
         });
@@ -177,7 +196,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await Rejected(http, $"POST /up HTTP/1.1\r\nHost: t\r\n{tail}", 400);
             await http.StopAsync();
         });
@@ -190,7 +209,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await Rejected(http, $"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}", 400);
             await http.StopAsync();
         });
@@ -201,7 +220,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501);
             await http.StopAsync();
         });
@@ -212,7 +231,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server());
+            await using var http = Start(Server());
             await using var client = await http.ConnectAsync();
             await client.SendAsync("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\nonly twenty bytes...");
             await client.Stream.ShutdownAsync(); // the client gives up mid-body
@@ -228,7 +247,7 @@ public class HttpServerLimitsTests
     {
         Run(async () =>
         {
-            var http = Start(Server(new HttpServerOptions { RequestHeadTimeout = Ms(100) }));
+            await using var http = Start(Server(new HttpServerOptions { RequestHeadTimeout = Ms(100) }));
             await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\nsome but not all", 408);
             await http.StopAsync();
         });

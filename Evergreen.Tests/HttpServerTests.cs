@@ -11,8 +11,11 @@ namespace Evergreen.Tests;
 // Connections (keep-alive, timeouts, closing) are in HttpServerConnectionTests.
 public class HttpServerTests
 {
-    /// <summary>A server listening on 127.0.0.1 and serving in a tasklet, and how to stop it.</summary>
-    internal sealed class Running(HttpServer server, IPEndPoint endPoint, Tasklet serving)
+    /// <summary>
+    /// A server listening on 127.0.0.1 and serving in a tasklet, and how to stop it; disposing it
+    /// stops it too, so a test that fails midway still ends its loop at once.
+    /// </summary>
+    internal sealed class Running(HttpServer server, IPEndPoint endPoint, Tasklet serving) : IAsyncDisposable
     {
         public HttpServer Server { get; } = server;
 
@@ -32,6 +35,11 @@ public class HttpServerTests
             await Server.CloseAsync(drain ?? TimeSpan.Zero);
             await serving;
         }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!serving.IsDone) await StopAsync();
+        }
     }
 
     internal static Running Start(HttpServer server)
@@ -48,7 +56,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/hello", Text("hello")));
+            await using var http = Start(new HttpServer().MapGet("/hello", Text("hello")));
             var r = await http.GetAsync("/hello");
             Assert.Equal(200, r.Status);
             Assert.Equal("OK", r.Reason);
@@ -70,7 +78,7 @@ public class HttpServerTests
         Run(async () =>
         {
             HttpHandler echo(string name) => (request, reply) => reply.SendTextAsync(200, $"{name}|{request.Path}|{request.RouteRest}|{request.Query}");
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/*", echo("root"))
                 .MapGet("/a/*", echo("a"))
                 .MapGet("/a/b/*", echo("ab"))
@@ -90,7 +98,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/thing", Text("got"))
                 .MapPost("/thing", Text("posted"))
                 .Map("DELETE", "/other", Text("deleted")));
@@ -114,7 +122,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/p", (request, reply) => reply.SendTextAsync(200, request.Path + "?" + request.Query)));
+            await using var http = Start(new HttpServer().MapGet("/p", (request, reply) => reply.SendTextAsync(200, request.Path + "?" + request.Query)));
             Assert.Equal("/p?k=v", (await http.GetAsync("http://example.com:8080/p?k=v")).Text);
             await http.StopAsync();
         });
@@ -137,7 +145,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/doc", Text("twelve bytes"))
                 .MapGet("/stream", async (_, reply) =>
                 {
@@ -163,7 +171,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/x", Text("from get"))
                 .Map("HEAD", "/x", (_, reply) =>
                 {
@@ -182,7 +190,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/one", (_, reply) => reply.WriteAsync(Encoding.ASCII.GetBytes("a single write"))));
+            await using var http = Start(new HttpServer().MapGet("/one", (_, reply) => reply.WriteAsync(Encoding.ASCII.GetBytes("a single write"))));
             var r = await http.GetAsync("/one");
             Assert.Equal("14", r.Header("Content-Length"));
             Assert.Null(r.Header("Transfer-Encoding"));
@@ -196,7 +204,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/many", async (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/many", async (_, reply) =>
             {
                 reply.Headers.Set("Content-Type", "text/plain");
                 await reply.WriteAsync(Encoding.ASCII.GetBytes("first,"));
@@ -223,7 +231,7 @@ public class HttpServerTests
         {
             var data = new byte[200_000];
             new Random(6).NextBytes(data);
-            var http = Start(new HttpServer().MapGet("/big", (_, reply) => reply.WriteAsync(data)));
+            await using var http = Start(new HttpServer().MapGet("/big", (_, reply) => reply.WriteAsync(data)));
             var r = await http.GetAsync("/big");
             Assert.Equal("chunked", r.Header("Transfer-Encoding"));
             Assert.Equal(data, r.Body);
@@ -236,7 +244,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/sized", async (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/sized", async (_, reply) =>
             {
                 reply.Headers.Set("Content-Length", "10");
                 await reply.WriteAsync(Encoding.ASCII.GetBytes("01234"));
@@ -256,7 +264,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/nothing", (_, _) => default));
+            await using var http = Start(new HttpServer().MapGet("/nothing", (_, _) => default));
             var r = await http.GetAsync("/nothing");
             Assert.Equal(200, r.Status);
             Assert.Equal("0", r.Header("Content-Length"));
@@ -269,7 +277,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/none", (_, reply) => reply.SendAsync(204, default, ""))
                 .MapGet("/moved", (_, reply) => reply.RedirectAsync("/elsewhere?x=1", 301)));
             await using var client = await http.ConnectAsync();
@@ -288,7 +296,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/", Text("x")));
+            await using var http = Start(new HttpServer().MapGet("/", Text("x")));
             await using var client = await http.ConnectAsync();
             await client.SendAsync("GET / HTTP/1.1\r\n\r\n");
             var r = await client.ReadResponseAsync();
@@ -305,7 +313,7 @@ public class HttpServerTests
         var reports = new List<LoopExceptionEventArgs>();
         Run(async () =>
         {
-            var http = Start(new HttpServer()
+            await using var http = Start(new HttpServer()
                 .MapGet("/boom", (_, _) => throw new InvalidOperationException("the handler broke"))
                 .MapGet("/ok", Text("fine")));
             await using var client = await http.ConnectAsync();
@@ -325,7 +333,7 @@ public class HttpServerTests
         var reports = new List<LoopExceptionEventArgs>();
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/half", async (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/half", async (_, reply) =>
             {
                 await reply.WriteAsync(Encoding.ASCII.GetBytes("part one "));
                 await reply.WriteAsync(Encoding.ASCII.GetBytes("part two"));
@@ -348,7 +356,7 @@ public class HttpServerTests
         var reports = new List<LoopExceptionEventArgs>();
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapGet("/short", async (_, reply) =>
+            await using var http = Start(new HttpServer().MapGet("/short", async (_, reply) =>
             {
                 reply.Headers.Set("Content-Length", "100");
                 await reply.WriteAsync(Encoding.ASCII.GetBytes("only this"));
@@ -368,7 +376,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapPost("/echo", (request, reply) =>
+            await using var http = Start(new HttpServer().MapPost("/echo", (request, reply) =>
                 reply.SendTextAsync(200, $"{request.Headers.Get("Content-Type")}:{Encoding.UTF8.GetString(request.Body.Span)}")));
             await using var client = await http.ConnectAsync();
             await client.SendAsync("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/x\r\nContent-Length: 11\r\n\r\nhello world");
@@ -382,7 +390,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapPost("/echo", (request, reply) => reply.SendAsync(200, request.Body, "application/octet-stream")));
+            await using var http = Start(new HttpServer().MapPost("/echo", (request, reply) => reply.SendAsync(200, request.Body, "application/octet-stream")));
             await using var client = await http.ConnectAsync();
             await client.SendAsync("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n");
             Assert.Equal("hello world", (await client.ReadResponseAsync()).Text);
@@ -396,7 +404,7 @@ public class HttpServerTests
     {
         Run(async () =>
         {
-            var http = Start(new HttpServer().MapPost("/upload", (request, reply) => reply.SendTextAsync(200, $"got {request.Body.Length}")));
+            await using var http = Start(new HttpServer().MapPost("/upload", (request, reply) => reply.SendTextAsync(200, $"got {request.Body.Length}")));
             await using var client = await http.ConnectAsync();
             await client.SendAsync("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n");
             var interim = await client.ReadResponseAsync();
