@@ -359,12 +359,13 @@ public sealed class TcpServer : IAsyncDisposable
             {
                 try
                 {
+                    // A kill that came while the handler was not parked (it then ended some other
+                    // way) lands on this park: the connection still closes, and the handler must
+                    // still leave the set CloseAsync waits on.
                     await connection.DisposeAsync();
                 }
                 finally
                 {
-                    // Even when a kill (CloseAsync's) lands while the connection's handle closes:
-                    // a handler left in the set would make CloseAsync wait for it forever.
                     _handlers.Remove(me!);
                     if (_handlers.Count == 0) _drained.UnparkAll();
                 }

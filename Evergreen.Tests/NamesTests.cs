@@ -73,6 +73,7 @@ public class NamesTests
             typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
             typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpResponse), typeof(HttpBodyTooLargeException),
             typeof(HttpRedirectException), typeof(HttpTimeoutException), typeof(HttpTimeoutPhase),
+            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpRequest), typeof(HttpReply), typeof(HttpHandler),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));

@@ -136,7 +136,7 @@ internal static partial class HttpWire
             if (maxLine <= headLeft)
             {
                 string what = firstLine ? (request ? "the request line" : "the status line") : "a header line";
-                throw new MalformedHttpException(HttpViolation.LineTooLong, $"{what} is longer than {maxLine} bytes", peer, request);
+                throw new MalformedHttpException(HttpViolation.LineTooLong, $"{what} is longer than {maxLine} bytes", peer, request) { InStartLine = firstLine };
             }
             throw HeadTooLong(maxHead, peer, request);
         }
