@@ -88,16 +88,19 @@ public sealed partial class HttpResponse
         long expected = framing.Kind == HttpBodyKind.Length ? framing.Length - connection.Body.BytesRead : -1;
         long cap = Math.Min(_maxBodyBytes + 1, Array.MaxLength); // one byte past the limit is how it shows
         byte[] buffer;
-        if (expected >= 0 && _coding == Coding.Identity)
+        bool exact = expected >= 0 && _coding == Coding.Identity;
+        if (exact)
         {
             if (expected > _maxBodyBytes) throw Fail(TooLarge());
+            if (expected > Array.MaxLength) throw Fail(TooLargeForAnArray());
             buffer = expected == 0 ? [] : new byte[expected];
         }
         else
         {
-            buffer = new byte[(int)Math.Min(cap, expected > 0 ? Math.Max(expected * 2, 4096) : 16 * 1024)];
+            // Compressed: room for about twice the compressed size to start with, then doubling.
+            long initial = expected > 0 ? Math.Max(Math.Min(expected, cap) * 2, 4096) : 16 * 1024;
+            buffer = new byte[Math.Min(cap, initial)];
         }
-        bool exact = expected >= 0 && _coding == Coding.Identity;
         int filled = 0;
         while (true)
         {
@@ -108,12 +111,7 @@ public sealed partial class HttpResponse
                     FinishBody(); // every byte of the Content-Length is in: the reader is complete
                     break;
                 }
-                if (buffer.Length >= cap)
-                {
-                    // Only when the limit is past what one array holds.
-                    throw Fail(new HttpBodyTooLargeException(Array.MaxLength, Url,
-                        $"{Method} {Url.AbsoluteUri}: the body exceeds {Array.MaxLength} bytes, the most a buffered body can hold; the request was aborted (stream it instead)"));
-                }
+                if (buffer.Length >= cap) throw Fail(TooLargeForAnArray()); // only when the limit is past what one array holds
                 Array.Resize(ref buffer, (int)Math.Min(cap, (long)buffer.Length * 2));
             }
             int n = await ReadDecodedAsync(buffer.AsMemory(filled));
@@ -304,6 +302,9 @@ public sealed partial class HttpResponse
 
     private HttpBodyTooLargeException TooLarge() => new(_maxBodyBytes, Url,
         $"{Method} {Url.AbsoluteUri}: the body exceeds the {FormatBytes(_maxBodyBytes)} limit (MaxBodyBytes); the request was aborted");
+
+    private HttpBodyTooLargeException TooLargeForAnArray() => new(Array.MaxLength, Url,
+        $"{Method} {Url.AbsoluteUri}: the body exceeds {Array.MaxLength} bytes, the most a buffered body can hold; the request was aborted (stream it instead)");
 
     private ObjectDisposedException Abandoned() => new(ToString(),
         $"the body of {this} was abandoned (the response was disposed, or reading it failed) and its connection closed.");
