@@ -132,8 +132,11 @@ public class HttpSessionPoolTests
                 for (int i = 0; i < 2; i++) group.Spawn(async () => await http.GetAsync(server.Url()));
             }
             Assert.Equal(2, http.IdleConnectionCount);
-            server.ConnectionEnded.Clear();
-            while (server.Open > 0) await server.ConnectionEnded.WaitAsync(); // the pool's timer closes them
+            while (server.Open > 0) // the pool's timer closes them
+            {
+                server.ConnectionEnded.Clear();
+                await server.ConnectionEnded.WaitAsync();
+            }
             Assert.Equal(0, http.IdleConnectionCount);
             Assert.Equal(0, http.ActiveConnectionCount);
             Assert.Equal("x", (await http.GetAsync(server.Url())).Text); // a new connection
