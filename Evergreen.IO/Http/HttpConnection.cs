@@ -40,7 +40,8 @@ internal sealed class HttpConnection
     /// Whether an idle connection can carry another request: open, the server has not closed it
     /// (the stream reads on while idle, so an EOF is seen), and it sent nothing unasked.
     /// </summary>
-    public bool CanReuse => !Stream.IsClosed && !Stream.HasEnded && Stream.Available == 0;
+    public bool CanReuse => !Stream.IsClosed && !Stream.HasEnded && Stream.Available == 0
+        && (Stream is not TlsStream tls || !tls.InnerStream.HasEnded); // TLS reads only when asked; TCP under it reads on
 
     /// <summary>Closes the stream now (not a yield point); the handle is released by the loop.</summary>
     public void Close() => Stream.Close();
