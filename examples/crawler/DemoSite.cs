@@ -75,16 +75,19 @@ public sealed partial class DemoSite : IAsyncDisposable
     public static IReadOnlySet<string> ExpectedPaths(int pages, int maxDepth = 10, bool obeyRobots = true, int maxRedirects = 10)
     {
         var site = BuildPages(pages, dynamic: true, offSiteSameServer: "http://localhost/offsite.html");
-        return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots, maxRedirects).ToHashSet();
+        return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots, maxRedirects).Fetched.ToHashSet();
     }
 
     /// <summary>
-    /// The on-site paths (path and query) robots.txt keeps a crawl of a demo site of
-    /// <paramref name="pages"/> pages from fetching: those it links to (directly or by redirect)
-    /// under /private/, within <paramref name="maxDepth"/>.
+    /// The on-site paths (path and query) a crawl of a demo site of <paramref name="pages"/> pages
+    /// meets but must not fetch, because robots.txt disallows them (links and redirects into
+    /// /private/), within <paramref name="maxDepth"/>.
     /// </summary>
-    public static IReadOnlySet<string> DisallowedPaths(int pages, int maxDepth = 10) =>
-        ExpectedPaths(pages, maxDepth, obeyRobots: false).Where(IsDisallowedByRobots).ToHashSet();
+    public static IReadOnlySet<string> DisallowedPaths(int pages, int maxDepth = 10)
+    {
+        var site = BuildPages(pages, dynamic: true, offSiteSameServer: "http://localhost/offsite.html");
+        return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots: true, maxRedirects: 10).Disallowed.ToHashSet();
+    }
 
     private async ValueTask HandleAsync(HttpRequest request, HttpReply reply)
     {
