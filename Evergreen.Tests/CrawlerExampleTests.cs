@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Evergreen.Crawler;
+
+namespace Evergreen.Tests;
+
+/// <summary>examples/crawler as a user runs it: the built program, its demo site, a real SIGINT.</summary>
+public partial class CrawlerExampleTests
+{
+    private const int SIGINT = 2;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signum);
+
+    /// <summary>The crawler as built next to the tests (same configuration), found from the repository root.</summary>
+    private static string CrawlerDll()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // .../Evergreen.Tests/bin/<Config>/<tfm>/
+        string tfm = testDir.Name, config = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Evergreen.sln"))) root = root.Parent;
+        Assert.NotNull(root);
+        string dll = Path.Combine(root!.FullName, "examples", "crawler", "bin", config, tfm, "crawler.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build Evergreen.sln) first");
+        return dll;
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet", [CrawlerDll(), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Runs to the end (at most a minute): exit code, stdout, stderr.</summary>
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var process = Start(args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"crawler {string.Join(' ', args)} did not finish within a minute");
+        }
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string TempPath(string name) => Path.Combine(Path.GetTempPath(), $"evergreen-crawler-{Environment.ProcessId}-{Guid.NewGuid():N}-{name}");
+
+    /// <summary>The JSONL's records as paths, each line checked to be one complete JSON object.</summary>
+    private static List<string> ReadJsonl(string file)
+    {
+        string text = File.ReadAllText(file);
+        Assert.True(text.Length == 0 || text.EndsWith('\n'), "the JSONL ends in the middle of a line");
+        var paths = new List<string>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var json = JsonDocument.Parse(line);
+            Assert.Equal(JsonValueKind.Object, json.RootElement.ValueKind);
+            paths.Add(new Uri(json.RootElement.GetProperty("url").GetString()!).PathAndQuery);
+        }
+        return paths;
+    }
+
+    [Fact]
+    public void TheDemo_CrawlsTheWholeSite_WritesTheJsonl_AndPrintsTheSummary()
+    {
+        string output = TempPath("demo.jsonl");
+        try
+        {
+            var (code, stdout, stderr) = Run("--output", output);
+            Assert.True(code == 0, $"exit code {code}\n{stdout}\n{stderr}");
+            Assert.StartsWith("Crawling http://127.0.0.1:", stdout);
+            Assert.Contains("(the demo site, 3000 pages) with 64 tasklets, 64 per host", stdout);
+            Assert.Contains("Crawl done.", stdout);
+            foreach (var label in new[] { "pages:", "pages/s", "errors:", "http 404 ×", "http 500 ×1", "redirect loop ×1", "fetch time:", "p50", "p99", "disallowed by robots.txt", "output:" })
+            {
+                Assert.Contains(label, stdout);
+            }
+            var paths = ReadJsonl(output);
+            Assert.Equal(DemoSite.ExpectedPaths(3000).Order(StringComparer.Ordinal), paths.Order(StringComparer.Ordinal));
+            Assert.Contains($"{paths.Count:N0} fetched", stdout);
+        }
+        finally
+        {
+            File.Delete(output);
+        }
+    }
+
+    [Fact]
+    public void CtrlC_MidCrawl_StopsGracefully_Exit130_WithEveryJsonlLineComplete()
+    {
+        string output = TempPath("interrupted.jsonl");
+        // Two workers: the demo's slow pages then take seconds, so the crawl is surely still running.
+        using var process = Start("--output", output, "--concurrency", "2");
+        try
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            // The first progress line comes 2 s into the crawl, which then has seconds to go.
+            var head = new System.Text.StringBuilder();
+            string? line;
+            while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith('[')) head.AppendLine(line);
+            Assert.True(line is not null, $"the crawl ended before it could be interrupted: {head}");
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            Assert.Equal(0, SendSignal(process.Id, SIGINT));
+            Assert.True(process.WaitForExit(15_000), "the crawler did not stop within 15 s of SIGINT");
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+            Assert.Contains("Crawl stopped.", stdout.Result);
+            Assert.Contains("by Ctrl-C", stdout.Result);
+            Assert.Contains("crawler: stopping", stderr.Result);
+            var paths = ReadJsonl(output);
+            Assert.InRange(paths.Count, 50, DemoSite.ExpectedPaths(3000).Count - 1);
+            Assert.Equal(paths.Count, paths.Distinct().Count());
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            File.Delete(output);
+        }
+    }
+
+    [Theory]
+    [InlineData("--concurrency", "0", "--concurrency takes a whole number from 1 to 10000, not '0'")]
+    [InlineData("--timeout", "soon", "--timeout takes seconds")]
+    [InlineData("--max-depth", null, "--max-depth needs a value")]
+    [InlineData("--allow-host", "a/b", "--allow-host takes a host name or host:port")]
+    [InlineData("ftp://example.com/", null, "the start URL must be an http or https URL")]
+    [InlineData("--frobnicate", null, "unknown option --frobnicate")]
+    public void ABadCommandLine_IsAClearErrorWithExitCode2(string arg, string? value, string message)
+    {
+        var (code, _, stderr) = value is null ? Run(arg) : Run(arg, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+        Assert.Contains("crawler --help", stderr);
+    }
+
+    [Fact]
+    public void Help_ListsTheOptions()
+    {
+        var (code, stdout, _) = Run("--help");
+        Assert.Equal(0, code);
+        foreach (var option in new[] { "--concurrency", "--per-host", "--max-depth", "--max-pages", "--allow-host", "--delay", "--timeout", "--user-agent", "--no-robots", "--output" })
+        {
+            Assert.Contains(option, stdout);
+        }
+    }
+
+    [Fact]
+    public void WriteStaticSite_WritesTheFiles_AndListsThePathsACrawlMustFetch()
+    {
+        string directory = TempPath("site");
+        try
+        {
+            var (code, stdout, stderr) = Run("--write-static-site", directory, "--demo-pages", "120");
+            Assert.True(code == 0, stderr);
+            var listed = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(DemoSite.ExpectedStaticPaths(120).Order(StringComparer.Ordinal), listed);
+            Assert.True(File.Exists(Path.Combine(directory, "index.html")));
+            Assert.True(File.Exists(Path.Combine(directory, "robots.txt")));
+            Assert.True(File.Exists(Path.Combine(directory, "s", "2", "p19.html")));
+            Assert.False(File.Exists(Path.Combine(directory, "s", "2", "p20.html"))); // 120 pages: 50 + 50 + 20
+            Assert.True(File.Exists(Path.Combine(directory, "private", "a.html"))); // there, but robots.txt says no
+            Assert.Contains(stderr.Trim(), $"crawler: wrote a 120-page static site to {directory}; a crawl of it fetches {listed.Length} URLs (listed on stdout)");
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+    }
+}
