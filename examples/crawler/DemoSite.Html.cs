@@ -21,6 +21,8 @@ public sealed partial class DemoSite
         "A link trap would go on forever; a depth or page limit stops it.",
     ];
 
+    private static readonly int[] Steps = [1, 5, 7, 11];
+
     /// <summary>The HTML of <paramref name="page"/>, its links written as <see cref="DemoLink.Href"/> says.</summary>
     internal static string Render(DemoPage page)
     {
@@ -76,17 +78,17 @@ public sealed partial class DemoSite
 
     private static void AppendFiller(StringBuilder html, int seed)
     {
-        // A few paragraphs chosen by the seed: pages of 1.5 to 3 KB, like small real pages.
+        // A few paragraphs of four different sentences each, chosen by the seed: pages of 1.5 to
+        // 3 KB, like small real pages.
         uint state = (uint)seed * 2654435761u + 1;
         int paragraphs = 2 + (int)(state % 3);
         for (int p = 0; p < paragraphs; p++)
         {
+            state = state * 1664525u + 1013904223u;
+            int first = (int)((state >> 8) % (uint)Filler.Length);
+            int step = Steps[(state >> 20) % (uint)Steps.Length]; // coprime with the 12 sentences: no repeats
             html.Append("<p>");
-            for (int s = 0; s < 4; s++)
-            {
-                state = state * 1664525u + 1013904223u;
-                html.Append(Filler[(state >> 8) % (uint)Filler.Length]).Append(' ');
-            }
+            for (int s = 0; s < 4; s++) html.Append(Filler[(first + s * step) % Filler.Length]).Append(' ');
             html.Append("</p>\n");
         }
     }

@@ -121,12 +121,15 @@ public sealed partial class DemoSite : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops serving: closes the server (open connections get a second to finish) and waits for its tasklet. A yield point.</summary>
+    /// <summary>
+    /// Stops serving: closes the server at once (requests still in flight, such as a slow page a
+    /// stopped crawl left behind, are cut) and waits for its tasklet. A yield point.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_server is not { } server) return;
         _server = null;
-        await server.CloseAsync(TimeSpan.FromSeconds(1));
+        await server.CloseAsync(TimeSpan.Zero);
         if (_serving is { } serving) await serving; // its failure, if any, surfaces here
         await server.DisposeAsync();
     }
