@@ -77,7 +77,7 @@ public partial class CrawlerExampleTests
             var (code, stdout, stderr) = Run("--output", output);
             Assert.True(code == 0, $"exit code {code}\n{stdout}\n{stderr}");
             Assert.StartsWith("Crawling http://127.0.0.1:", stdout);
-            Assert.Contains("(the demo site, 3000 pages) with 64 tasklets, 64 per host", stdout);
+            Assert.Contains("(demo site, 3000 pages): 64 tasklets, 64 per host", stdout);
             Assert.Contains("Crawl done.", stdout);
             foreach (var label in new[] { "pages:", "pages/s", "errors:", "http 404 ×", "http 500 ×1", "redirect loop ×1", "fetch time:", "p50", "p99", "disallowed by robots.txt", "output:" })
             {

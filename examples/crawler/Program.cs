@@ -64,7 +64,7 @@ static async Task<int> CrawlAsync(CrawlOptions options)
     using (output)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Crawling {options.StartUrl}{(demo is null ? "" : $" (the demo site, {options.DemoPages} pages)")} with {options.Concurrency} tasklets, {options.EffectivePerHost} per host. Ctrl-C stops."));
+            $"Crawling {options.StartUrl}{(demo is null ? "" : $" (demo site, {options.DemoPages} pages)")}: {options.Concurrency} tasklets, {options.EffectivePerHost} per host. Ctrl-C stops."));
 
         ProgressView? view = null;
         var crawler = new Crawler(options, output, onRecord: record => view?.Add(record));
