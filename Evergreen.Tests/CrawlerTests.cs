@@ -197,6 +197,38 @@ public class CrawlerTests
     }
 
     [Fact]
+    public void TheStaticSite_ServedAsFiles_IsCrawledExactlyAsExpected()
+    {
+        // What bench/crawl and the nginx test do, with Evergreen's own file server.
+        string directory = Path.Combine(Path.GetTempPath(), $"evergreen-static-{Guid.NewGuid():N}");
+        try
+        {
+            var expected = DemoSite.WriteStaticSite(directory, 130);
+            TestLoop.Run(async () =>
+            {
+                await using var server = new Evergreen.IO.Http.HttpServer();
+                server.MapFiles("/", directory);
+                var endPoint = server.Listen(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+                var serving = Tasklet.Spawn(() => server.ServeAsync(), "file server");
+                var crawler = await WebCrawler.RunAsync(new CrawlOptions { StartUrl = new Uri($"http://127.0.0.1:{endPoint.Port}/") });
+                await server.CloseAsync(TimeSpan.Zero);
+                await serving;
+                var fetched = crawler.Records.Select(r => new Uri(r.Url).PathAndQuery).ToList();
+                Assert.Equal(expected.Order(StringComparer.Ordinal), fetched.Order(StringComparer.Ordinal));
+                Assert.Contains("/trap/1/2/3/4/5/6/7/8/9/", fetched);
+                Assert.Contains("/s/0/p1.html?view=print&lang=en", fetched);
+                Assert.Equal(404, crawler.Records.Single(r => r.Url.EndsWith("/s/0/missing-7.html", StringComparison.Ordinal)).Status);
+                Assert.Equal("application/pdf", crawler.Records.Single(r => r.Url.EndsWith("/files/report.pdf", StringComparison.Ordinal)).ContentType);
+                Assert.True(crawler.Hosts.Disallowed > 0);
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void RunAsync_WithoutAStartUrl_OrTwice_IsRefusedWithTheRule()
     {
         Assert.Contains("StartUrl must be set", Assert.Throws<ArgumentException>(() => new WebCrawler(new CrawlOptions())).Message);
