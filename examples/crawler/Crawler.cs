@@ -160,11 +160,12 @@ public sealed class Crawler
 
         long started = Stopwatch.GetTimestamp();
         ActiveFetches++;
+        CrawlRecord record;
         try
         {
             await using var response = await _client.GetAsync(page.Url);
             double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            Record(Follow(page, response, elapsedMs));
+            record = Follow(page, response, elapsedMs);
         }
         catch (TaskletExit)
         {
@@ -173,12 +174,13 @@ public sealed class Crawler
         }
         catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
         {
-            Record(Failed(page, error, started));
+            record = Failed(page, error, started);
         }
         finally
         {
             ActiveFetches--;
         }
+        Record(record); // outside the try: an output error is not the page's error
     }
 
     /// <summary>Queues what <paramref name="response"/> leads to (its links, or its redirect's target) and describes it.</summary>
