@@ -3,7 +3,9 @@
 // N worker tasklets in a TaskGroup pull URLs from the frontier. Each one fetches with a plain,
 // sequential-looking `await client.GetAsync(url)` and puts the page's links back into the
 // frontier; while it waits for the network, the loop runs the other workers. One loop thread
-// runs them all, so the frontier, the stats and the output need no locks.
+// runs them all, so the frontier, the stats and the output need no locks. The one CPU-heavy
+// step, parsing a page's HTML, is handed to the thread pool with `await Offload.RunAsync(...)`,
+// so the loop keeps fetching while another core parses.
 //
 // Redirects are not followed by the client: a redirect's target goes back into the frontier like
 // a link (at the same depth), so it is checked like one - allowed host, robots.txt, never
@@ -152,20 +154,45 @@ public sealed class Crawler
         }
     }
 
-    /// <summary>Fetches one page (if robots.txt allows it), records it, and queues its links.</summary>
+    /// <summary>Crawls one page: fetches it (if robots.txt allows), queues its links, records it.</summary>
     private async Task CrawlAsync(FrontierEntry page)
     {
         if (!await _hosts.IsAllowedAsync(page.Url)) return; // robots.txt says no: never fetched
-        using var slot = await _hosts.EnterAsync(page.Url);   // this host's share, after its delay
+        var (record, html) = await FetchAsync(page);
+        if (html is not null)
+        {
+            // AngleSharp builds a whole DOM, the crawl's heaviest CPU work: it runs on the thread
+            // pool while this loop goes on fetching for the other workers.
+            IReadOnlyList<Uri> links;
+            try
+            {
+                links = await Offload.RunAsync(() => LinkExtractor.Extract(html, page.Url));
+            }
+            catch (TaskletExit)
+            {
+                Record(record); // fetched: it has its line, if not its links
+                throw;
+            }
+            foreach (var link in links) _frontier.TryAdd(link, page.Depth + 1);
+            record = record with { Links = links.Count };
+        }
+        Record(record);
+    }
 
+    /// <summary>
+    /// The fetch itself, in one of the host's slots: the page's record, and its HTML when it is a
+    /// page to parse (2xx text/html). A fetch killed by <see cref="Cancel"/> is recorded as such.
+    /// </summary>
+    private async Task<(CrawlRecord Record, string? Html)> FetchAsync(FrontierEntry page)
+    {
+        using var slot = await _hosts.EnterAsync(page.Url); // this host's share, after its delay
         long started = Stopwatch.GetTimestamp();
         ActiveFetches++;
-        CrawlRecord record;
         try
         {
             await using var response = await _client.GetAsync(page.Url);
-            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            record = Follow(page, response, elapsedMs);
+            var record = Describe(page, response, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return (record, response.IsSuccess && IsHtml(response.ContentType) ? response.Text : null);
         }
         catch (TaskletExit)
         {
@@ -174,36 +201,28 @@ public sealed class Crawler
         }
         catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
         {
-            record = Failed(page, error, started);
+            return (Failed(page, error, started), null);
         }
         finally
         {
             ActiveFetches--;
         }
-        Record(record); // outside the try: an output error is not the page's error
     }
 
-    /// <summary>Queues what <paramref name="response"/> leads to (its links, or its redirect's target) and describes it.</summary>
-    private CrawlRecord Follow(FrontierEntry page, HttpResponse response, double elapsedMs)
+    /// <summary>The record of a response (links still 0); a redirect's target is queued here.</summary>
+    private CrawlRecord Describe(FrontierEntry page, HttpResponse response, double elapsedMs)
     {
         int status = response.StatusCode;
         string? error = status >= 400 ? CrawlErrors.Http(status) : null;
         string? finalUrl = response.Url.AbsoluteUri;
-        int links = 0;
         if (IsRedirect(status))
         {
             var target = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, page.Url) : null;
             finalUrl = target?.AbsoluteUri;
             if (target is not null) error = QueueRedirect(page, target);
         }
-        else if (response.IsSuccess && IsHtml(response.ContentType))
-        {
-            var found = LinkExtractor.Extract(response.Text, response.Url);
-            links = found.Count;
-            foreach (var link in found) _frontier.TryAdd(link, page.Depth + 1);
-        }
         return new CrawlRecord(page.Url.AbsoluteUri, finalUrl, status, page.Depth, response.ContentType,
-            response.Body.Length, links, elapsedMs, error);
+            response.Body.Length, Links: 0, elapsedMs, error);
     }
 
     /// <summary>Queues a redirect's target as the next link of the chain; the error if the chain loops or is too long.</summary>
