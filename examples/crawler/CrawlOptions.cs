@@ -204,9 +204,11 @@ public sealed class CrawlOptions
 
     private static Uri ParseStartUrl(string text)
     {
-        // "example.com" is taken to mean http://example.com/, as browsers do.
-        string withScheme = text.Contains("://") ? text : "http://" + text;
-        if (UrlNormalizer.Normalize(withScheme, new Uri("http://localhost/")) is not { } url || !withScheme.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        // "example.com" and "localhost:8080" mean http://..., as in a browser; "mailto:x" is a scheme.
+        bool hasScheme = System.Text.RegularExpressions.Regex.IsMatch(text, "^[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])");
+        string withScheme = hasScheme ? text : "http://" + text;
+        if (!withScheme.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && !withScheme.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            || UrlNormalizer.Normalize(withScheme, new Uri("http://localhost/")) is not { } url)
         {
             throw new OptionException($"the start URL must be an http or https URL, not '{text}'");
         }
