@@ -94,7 +94,7 @@ public partial class CrawlerExampleTests
     }
 
     [Fact]
-    public void CtrlC_MidCrawl_StopsGracefully_Exit130_WithEveryJsonlLineComplete()
+    public async Task CtrlC_MidCrawl_StopsGracefully_Exit130_WithEveryJsonlLineComplete()
     {
         string output = TempPath("interrupted.jsonl");
         // Two workers: the demo's slow pages then take seconds, so the crawl is surely still running.
@@ -110,10 +110,11 @@ public partial class CrawlerExampleTests
             var stdout = process.StandardOutput.ReadToEndAsync();
             Assert.Equal(0, SendSignal(process.Id, SIGINT));
             Assert.True(process.WaitForExit(15_000), "the crawler did not stop within 15 s of SIGINT");
-            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
-            Assert.Contains("Crawl stopped.", stdout.Result);
-            Assert.Contains("by Ctrl-C", stdout.Result);
-            Assert.Contains("crawler: stopping", stderr.Result);
+            string printed = await stdout, errors = await stderr;
+            Assert.True(process.ExitCode == 130, $"exit code {process.ExitCode}\n{printed}\n{errors}");
+            Assert.Contains("Crawl stopped.", printed);
+            Assert.Contains("by Ctrl-C", printed);
+            Assert.Contains("crawler: stopping", errors);
             var paths = ReadJsonl(output);
             Assert.InRange(paths.Count, 50, DemoSite.ExpectedPaths(3000).Count - 1);
             Assert.Equal(paths.Count, paths.Distinct().Count());
