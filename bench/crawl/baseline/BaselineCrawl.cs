@@ -3,17 +3,22 @@
 // the crawler's own LinkExtractor, and pushes the new links back. Everything shared between the
 // workers is locked or concurrent, because they run on the thread pool.
 //
-// It follows examples/crawler's rules, so that both crawlers fetch the same set of URLs:
-//   - URLs are de-duplicated by their normalized form (UrlNormalizer), and only URLs on the allowed
-//     hosts, at most --max-depth links from the start page, are admitted;
-//   - once --max-pages URLs were admitted, nothing more is;
-//   - robots.txt is fetched once per origin (concurrent first requests wait for it) and
-//     interpreted by the crawler's RobotsTxt; a disallowed URL is not fetched and not recorded;
-//   - only text/html bodies are parsed;
+// It follows examples/crawler's rules (Crawler.cs, Frontier.cs, HostPolicy.cs), so that both
+// crawlers fetch the same URLs and write the same records:
+//   - a URL is taken into the frontier once (by its normalized form), if it is on an allowed
+//     host and at most --max-depth links from the start, and while fewer than --max-pages were
+//     taken in (URLs robots.txt then disallows count too);
+//   - robots.txt is fetched once per origin (the first worker fetches it, the others wait), up to
+//     five redirects followed on allowed hosts; a disallowed URL is neither fetched nor recorded;
+//   - at most --per-host fetches per origin at once (and as many connections);
+//   - redirects are not followed by the client: the target goes back into the frontier at the
+//     same depth, with the chain, and a target already in the chain is a "redirect loop";
+//   - only HTML 2xx bodies are parsed; 4xx/5xx are "http N" errors;
 //   - the crawl is done when the frontier is empty and no worker is busy.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Text;
 using System.Threading.Channels;
 using Evergreen.Crawler;
 
@@ -21,16 +26,14 @@ namespace BaselineCrawler;
 
 internal sealed class BaselineCrawl
 {
-    /// <summary>As examples/crawler (HttpSessionOptions.MaxBodyBytes): bodies past this are an error.</summary>
-    private const int MaxBodyBytes = 16 * 1024 * 1024;
+    private sealed record Entry(Uri Url, int Depth, IReadOnlyList<Uri> RedirectChain);
 
     private readonly CrawlSettings _settings;
     private readonly HttpClient _client;
-    private readonly Channel<(Uri Url, int Depth)> _frontier = Channel.CreateUnbounded<(Uri, int)>();
+    private readonly Channel<Entry> _frontier = Channel.CreateUnbounded<Entry>();
     private readonly object _admitGate = new();
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-    private int _admitted;
-    private int _pending; // admitted and not yet done: 0 means the crawl is over
+    private int _pending; // taken in and not yet done: back to 0 means the crawl is over
     private readonly ConcurrentDictionary<string, Lazy<Task<RobotsTxt>>> _robots = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _hostSlots = new();
     private readonly RecordWriter? _output;
@@ -45,17 +48,16 @@ internal sealed class BaselineCrawl
         {
             MaxConnectionsPerServer = settings.PerHost,
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate | DecompressionMethods.Brotli,
-            AllowAutoRedirect = true,
-            MaxAutomaticRedirections = 10,
+            AllowAutoRedirect = false, // as the crawler: redirects go through the frontier
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(15),
-            ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectTimeout = settings.Timeout < TimeSpan.FromSeconds(10) ? settings.Timeout : TimeSpan.FromSeconds(10),
             UseCookies = false,
             UseProxy = false,
         };
         _client = new HttpClient(handler)
         {
             Timeout = settings.Timeout,
-            MaxResponseContentBufferSize = MaxBodyBytes,
+            MaxResponseContentBufferSize = (int)Math.Min(int.MaxValue, settings.MaxBodyBytes),
         };
         _client.DefaultRequestHeaders.UserAgent.ParseAdd(settings.UserAgent);
         if (settings.Output is { } path) _output = new RecordWriter(path);
@@ -65,7 +67,7 @@ internal sealed class BaselineCrawl
     {
         try
         {
-            Admit(_settings.Start, 0);
+            TryAdd(new Entry(_settings.Start, 0, []));
             var workers = new Task[_settings.Concurrency];
             for (int i = 0; i < workers.Length; i++) workers[i] = Task.Run(WorkerAsync);
             await Task.WhenAll(workers);
@@ -78,16 +80,16 @@ internal sealed class BaselineCrawl
         var times = _fetchMs.ToArray();
         Array.Sort(times);
         return new CrawlResult(_pages, _errors.Values.Sum(), new Dictionary<string, int>(_errors),
-            Percentile(times, 0.50), Percentile(times, 0.99), _admitted);
+            Percentile(times, 0.50), Percentile(times, 0.99), _seen.Count);
     }
 
     private async Task WorkerAsync()
     {
-        await foreach (var (url, depth) in _frontier.Reader.ReadAllAsync())
+        await foreach (var entry in _frontier.Reader.ReadAllAsync())
         {
             try
             {
-                await VisitAsync(url, depth);
+                await CrawlAsync(entry);
             }
             finally
             {
@@ -96,58 +98,90 @@ internal sealed class BaselineCrawl
         }
     }
 
-    private void Admit(Uri url, int depth)
+    /// <summary>Frontier.TryAdd: seen, host scope, depth, page limit, in that order.</summary>
+    private void TryAdd(Entry entry)
     {
-        if (depth > _settings.MaxDepth || !_settings.AllowedHosts.Contains(CrawlSettings.HostKey(url))) return;
+        if (!_settings.IsAllowedHost(entry.Url) || entry.Depth > _settings.MaxDepth) return;
         lock (_admitGate)
         {
-            if (_admitted >= _settings.MaxPages || !_seen.Add(url.AbsoluteUri)) return;
-            _admitted++;
+            if (_seen.Contains(entry.Url.AbsoluteUri) || _seen.Count >= _settings.MaxPages) return;
+            _seen.Add(entry.Url.AbsoluteUri);
             Interlocked.Increment(ref _pending);
         }
-        _frontier.Writer.TryWrite((url, depth));
+        _frontier.Writer.TryWrite(entry);
     }
 
-    private async Task VisitAsync(Uri url, int depth)
+    private async Task CrawlAsync(Entry page)
     {
-        if (_settings.ObeyRobots && !(await RobotsFor(url)).IsAllowed(url.PathAndQuery)) return;
+        if (_settings.ObeyRobots && !(await RobotsFor(page.Url)).IsAllowed(page.Url.PathAndQuery)) return;
 
-        var slot = _hostSlots.GetOrAdd(CrawlSettings.HostKey(url), _ => new SemaphoreSlim(_settings.PerHost));
+        var slot = Slot(page.Url);
         await slot.WaitAsync();
-        var record = new CrawlRecord { Url = url.AbsoluteUri, Depth = depth };
-        IReadOnlyList<Uri> links = [];
-        var clock = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
+        CrawlRecord record;
         try
         {
-            using var response = await _client.GetAsync(url);
+            using var response = await _client.GetAsync(page.Url);
             var body = await response.Content.ReadAsByteArrayAsync();
-            var finalUrl = response.RequestMessage?.RequestUri ?? url;
-            record.FinalUrl = finalUrl.AbsoluteUri;
-            record.Status = (int)response.StatusCode;
-            record.ContentType = response.Content.Headers.ContentType?.MediaType?.ToLowerInvariant();
-            record.Bytes = body.Length;
-            if (!response.IsSuccessStatusCode) record.Error = $"http {record.Status}";
-            else if (record.ContentType == "text/html")
-            {
-                links = LinkExtractor.Extract(Decode(body, response.Content.Headers.ContentType?.CharSet), finalUrl);
-            }
+            record = Follow(page, response, body, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        catch (Exception e) when (Classify(e) is { } error)
         {
-            record.Error = ErrorKind(e);
+            record = new CrawlRecord { Url = page.Url.AbsoluteUri, Depth = page.Depth, Error = error, ElapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds };
         }
         finally
         {
             slot.Release();
         }
-        record.ElapsedMs = clock.Elapsed.TotalMilliseconds;
-        record.Links = links.Count;
         _fetchMs.Enqueue(record.ElapsedMs);
         Interlocked.Increment(ref _pages);
-        if (record.Error is { } error) _errors.AddOrUpdate(error, 1, (_, n) => n + 1);
+        if (record.Error is { } kind) _errors.AddOrUpdate(kind, 1, (_, n) => n + 1);
         _output?.Write(record);
-        foreach (var link in links) Admit(link, depth + 1);
     }
+
+    /// <summary>Crawler.Follow: queues what the response leads to (its links, or its redirect's target) and describes it.</summary>
+    private CrawlRecord Follow(Entry page, HttpResponseMessage response, byte[] body, double elapsedMs)
+    {
+        int status = (int)response.StatusCode;
+        var record = new CrawlRecord
+        {
+            Url = page.Url.AbsoluteUri,
+            FinalUrl = page.Url.AbsoluteUri,
+            Status = status,
+            Depth = page.Depth,
+            ContentType = response.Content.Headers.ContentType?.MediaType?.ToLowerInvariant(),
+            Bytes = body.Length,
+            ElapsedMs = elapsedMs,
+            Error = status >= 400 ? $"http {status}" : null,
+        };
+        if (IsRedirect(status))
+        {
+            var target = response.Headers.Location is { } location ? UrlNormalizer.Normalize(location.OriginalString, page.Url) : null;
+            record.FinalUrl = target?.AbsoluteUri;
+            if (target is not null) record.Error = QueueRedirect(page, target);
+        }
+        else if (status is >= 200 and < 300 && record.ContentType is "text/html" or "application/xhtml+xml")
+        {
+            var links = LinkExtractor.Extract(Decode(body, response.Content.Headers.ContentType?.CharSet), page.Url);
+            record.Links = links.Count;
+            foreach (var link in links) TryAdd(new Entry(link, page.Depth + 1, []));
+        }
+        return record;
+    }
+
+    private string? QueueRedirect(Entry page, Uri target)
+    {
+        var chain = new List<Uri>(page.RedirectChain.Count + 1);
+        chain.AddRange(page.RedirectChain);
+        chain.Add(page.Url);
+        if (chain.Any(earlier => earlier.AbsoluteUri == target.AbsoluteUri)) return "redirect loop";
+        if (chain.Count > _settings.MaxRedirects) return "too many redirects";
+        TryAdd(new Entry(target, page.Depth, chain));
+        return null;
+    }
+
+    private SemaphoreSlim Slot(Uri url) =>
+        _hostSlots.GetOrAdd($"{url.Scheme}://{CrawlSettings.HostKey(url)}", _ => new SemaphoreSlim(_settings.PerHost));
 
     /// <summary>The robots.txt of the URL's origin, fetched by the first worker that needs it; the others wait for that fetch.</summary>
     private Task<RobotsTxt> RobotsFor(Uri url)
@@ -156,40 +190,96 @@ internal sealed class BaselineCrawl
         return _robots.GetOrAdd(origin, o => new Lazy<Task<RobotsTxt>>(() => FetchRobotsAsync(new Uri(o + "/robots.txt")))).Value;
     }
 
+    /// <summary>Crawler.FetchRobotsAsync: 2xx parsed, up to 5 redirects on allowed hosts, 4xx allows all, 5xx or no answer disallows all.</summary>
     private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
     {
+        var slot = Slot(robotsUrl);
+        await slot.WaitAsync();
         try
         {
-            using var response = await _client.GetAsync(robotsUrl);
-            string body = await response.Content.ReadAsStringAsync();
-            return RobotsTxt.ForStatus((int)response.StatusCode, body, _settings.UserAgent);
+            var url = robotsUrl;
+            for (int redirects = 0; redirects <= 5; redirects++)
+            {
+                try
+                {
+                    using var response = await _client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+                    int status = (int)response.StatusCode;
+                    if (IsRedirect(status))
+                    {
+                        var next = response.Headers.Location is { } location ? UrlNormalizer.Normalize(location.OriginalString, url) : null;
+                        if (next is null || !_settings.IsAllowedHost(next)) return RobotsTxt.AllowAll;
+                        url = next;
+                        continue;
+                    }
+                    if (status is < 200 or >= 300) return RobotsTxt.ForStatus(status, null, _settings.UserAgent);
+                    return RobotsTxt.Parse(await ReadAtMostAsync(await response.Content.ReadAsStreamAsync(), RobotsTxt.MaxBytes), _settings.UserAgent);
+                }
+                catch (Exception e) when (Classify(e) is not null)
+                {
+                    return RobotsTxt.DisallowAll; // unreachable: assume the worst (RFC 9309 §2.3.1.4)
+                }
+            }
+            return RobotsTxt.AllowAll;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        finally
         {
-            return RobotsTxt.DisallowAll; // unreachable (RFC 9309 §2.3.1.4)
+            slot.Release();
         }
     }
 
+    private static async Task<string> ReadAtMostAsync(Stream body, int maxBytes)
+    {
+        var buffer = new byte[Math.Min(maxBytes, 64 * 1024)];
+        int length = 0;
+        while (length < maxBytes)
+        {
+            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(maxBytes, buffer.Length * 2));
+            int read = await body.ReadAsync(buffer.AsMemory(length));
+            if (read == 0) break;
+            length += read;
+        }
+        return Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    private static bool IsRedirect(int status) => status is 301 or 302 or 303 or 307 or 308;
+
+    /// <summary>The body as text: by its charset, UTF-8 when it has none or an unknown one (as HttpResponse.Text).</summary>
     private static string Decode(byte[] body, string? charset)
     {
-        var encoding = System.Text.Encoding.UTF8;
+        var encoding = Encoding.UTF8;
         if (charset is not null)
         {
-            try { encoding = System.Text.Encoding.GetEncoding(charset.Trim('"')); }
+            try { encoding = Encoding.GetEncoding(charset.Trim('"')); }
             catch (ArgumentException) { }
         }
         return encoding.GetString(body);
     }
 
-    /// <summary>The short error reasons of examples/crawler's records, for the failures HttpClient reports.</summary>
-    private static string ErrorKind(Exception e) => e switch
+    /// <summary>
+    /// examples/crawler's error vocabulary (CrawlErrors) for what HttpClient throws, as near as
+    /// its exceptions tell; null for what is not a fetch failure (a bug), which propagates.
+    /// </summary>
+    private static string? Classify(Exception e) => e switch
     {
-        TaskCanceledException => "timeout",
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "connect",
-        HttpRequestException { InnerException: IOException { InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionReset } } } => "reset",
-        HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ResponseEnded } => "malformed",
+        TaskCanceledException => "timeout: total", // HttpClient.Timeout covers the whole call
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => "dns",
+        HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => "tls",
         HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded } => "too large",
+        HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse } => "malformed",
+        HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded } => "reset",
+        HttpRequestException { InnerException: System.Net.Sockets.SocketException s } => SocketError(s),
+        HttpRequestException { InnerException: IOException { InnerException: System.Net.Sockets.SocketException s } } => SocketError(s),
         HttpRequestException when e.Message.Contains("buffer", StringComparison.OrdinalIgnoreCase) => "too large",
+        HttpRequestException or IOException => "io",
+        _ => null,
+    };
+
+    private static string SocketError(System.Net.Sockets.SocketException s) => s.SocketErrorCode switch
+    {
+        System.Net.Sockets.SocketError.ConnectionRefused => "refused",
+        System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown => "reset",
+        System.Net.Sockets.SocketError.TimedOut => "timeout: connect",
+        System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkDown or System.Net.Sockets.SocketError.HostDown => "unreachable",
         _ => "io",
     };
 

@@ -3,36 +3,53 @@ using Evergreen.Crawler;
 
 namespace BaselineCrawler;
 
-/// <summary>The baseline's options: the subset of examples/crawler's that bench/crawl/run uses, with the same names and defaults.</summary>
+/// <summary>The baseline's options: the subset of examples/crawler's (CrawlOptions) that bench/crawl/run uses, with the same names, defaults and meaning.</summary>
 internal sealed class CrawlSettings
 {
     public const string Usage = """
         usage: baseline-crawler URL [options]
           --concurrency N     worker Tasks (default 64)
-          --per-host N        connections and requests in flight per host (default 6)
-          --max-depth N       links followed from the start page, at most N deep (default: no limit)
-          --max-pages N       URLs admitted to the frontier, at most (default 100000)
-          --allow-host H[:P]  hosts crawled (repeatable; default: the start URL's host and port)
-          --timeout SEC       per request, redirects and body included (default 30)
-          --user-agent UA     (default "EvergreenBaseline/1.0")
+          --per-host N        connections and requests in flight per host:port (default 8)
+          --max-depth N       follow links N levels from the start URL (default 10)
+          --max-pages N       take at most N URLs into the frontier (default 10000)
+          --allow-host HOST   may fetch from HOST (any port) or HOST:PORT; repeatable
+                              (default: the start URL's host and port)
+          --timeout SEC       longest time for one fetch, connect to last byte (default 15)
+          --user-agent UA     (default: the Evergreen crawler's)
           --no-robots         do not fetch or obey robots.txt
           --output FILE       one JSON object per fetched URL (JSONL)
         """;
 
     public Uri Start { get; private set; } = null!;
     public int Concurrency { get; private set; } = 64;
-    public int PerHost { get; private set; } = 6;
-    public int MaxDepth { get; private set; } = int.MaxValue;
-    public int MaxPages { get; private set; } = 100_000;
-    public HashSet<string> AllowedHosts { get; } = new(StringComparer.OrdinalIgnoreCase);
-    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(30);
-    public string UserAgent { get; private set; } = "EvergreenBaseline/1.0";
+    public int PerHost { get; private set; } = 8;
+    public int MaxDepth { get; private set; } = 10;
+    public int MaxPages { get; private set; } = 10_000;
+    public List<string> AllowHosts { get; } = [];
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(15);
+    public string UserAgent { get; private set; } = "EvergreenCrawler/1.0 (+https://github.com/evergreen-dotnet)";
+    /// <summary>As examples/crawler (CrawlOptions.MaxBodyBytes): a body past this is "too large".</summary>
+    public long MaxBodyBytes { get; } = 8 << 20;
+    /// <summary>As examples/crawler: redirects in a row followed from one link.</summary>
+    public int MaxRedirects { get; } = 10;
     public bool ObeyRobots { get; private set; } = true;
     public string? Output { get; private set; }
     public bool Help { get; private set; }
 
-    /// <summary>"host:port" as the allow list holds it (the port always written).</summary>
-    public static string HostKey(Uri url) => $"{url.IdnHost}:{url.Port}";
+    /// <summary>"host:port", the per-host key.</summary>
+    public static string HostKey(Uri url) => $"{url.Host}:{url.Port}";
+
+    /// <summary>As CrawlOptions.IsAllowedHost: the start URL's host and port, or "host" (any port) and "host:port" entries.</summary>
+    public bool IsAllowedHost(Uri url)
+    {
+        if (AllowHosts.Count == 0) return url.Port == Start.Port && string.Equals(url.Host, Start.Host, StringComparison.OrdinalIgnoreCase);
+        string hostPort = HostKey(url);
+        foreach (var allowed in AllowHosts)
+        {
+            if (string.Equals(allowed, url.Host, StringComparison.OrdinalIgnoreCase) || string.Equals(allowed, hostPort, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
 
     public static CrawlSettings Parse(string[] args)
     {
@@ -53,7 +70,7 @@ internal sealed class CrawlSettings
                         ? d : throw new ArgumentException($"--max-depth needs a whole number, got '{args[i]}'");
                     break;
                 case "--max-pages": s.MaxPages = Positive(); break;
-                case "--allow-host": s.AllowedHosts.Add(WithPort(Value())); break;
+                case "--allow-host": s.AllowHosts.Add(Value().ToLowerInvariant()); break;
                 case "--timeout":
                     s.Timeout = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out double sec) && sec > 0
                         ? TimeSpan.FromSeconds(sec) : throw new ArgumentException($"--timeout needs seconds, got '{args[i]}'");
@@ -71,10 +88,6 @@ internal sealed class CrawlSettings
         if (start is null) throw new ArgumentException("the start URL is missing");
         s.Start = Uri.TryCreate(start, UriKind.Absolute, out var absolute) && UrlNormalizer.Normalize(start, absolute) is { } url
             ? url : throw new ArgumentException($"'{start}' is not an absolute http(s) URL");
-        if (s.AllowedHosts.Count == 0) s.AllowedHosts.Add(HostKey(s.Start));
         return s;
     }
-
-    /// <summary>"example.com" means port 80, like a URL without a port.</summary>
-    private static string WithPort(string host) => host.Contains(':') ? host : host + ":80";
 }

@@ -45,7 +45,7 @@ internal sealed class RecordWriter : IDisposable
             _json.WriteString("content_type", r.ContentType);
             _json.WriteNumber("bytes", r.Bytes);
             _json.WriteNumber("links", r.Links);
-            _json.WriteNumber("elapsed_ms", Math.Round(r.ElapsedMs, 3));
+            _json.WriteNumber("elapsed_ms", Math.Round(r.ElapsedMs, 2));
             _json.WriteString("error", r.Error);
             _json.WriteEndObject();
             _json.Flush();
