@@ -8,9 +8,13 @@ namespace Evergreen;
 /// </summary>
 public class UvException : IOException
 {
-    /// <summary>Creates the exception for libuv error code <paramref name="errorCode"/> (negative).</summary>
+    /// <summary>
+    /// Creates the exception for libuv error code <paramref name="errorCode"/> (negative). The word
+    /// joining operation and target fits the operation: "connect to", "read from", "listen on",
+    /// "accept on", "getaddrinfo for".
+    /// </summary>
     public UvException(int errorCode, string operation, string? target = null)
-        : this(errorCode, operation, target, "to")
+        : this(errorCode, operation, target, PrepositionFor(operation))
     {
     }
 
@@ -36,6 +40,23 @@ public class UvException : IOException
 
     /// <summary>What it was done to (an endpoint, a path), or null.</summary>
     public string? Target { get; }
+
+    /// <summary>The word that joins <paramref name="operation"/> to its target, from the operation's first word.</summary>
+    internal static string PrepositionFor(string operation)
+    {
+        var verb = operation.AsSpan();
+        int space = verb.IndexOfAny(' ', '(');
+        if (space >= 0) verb = verb[..space];
+        return verb switch
+        {
+            "read" or "receive" or "recv" => "from",
+            "listen" or "accept" or "uv_udp_recv_start" or "uv_read_start" => "on",
+            "getaddrinfo" or "getnameinfo" or "resolve" or "uv_signal_start" => "for",
+            "multicast" => "of group",
+            "shutdown" => "of the connection to",
+            _ => "to", // connect, bind, write, send, set ... to
+        };
+    }
 
     private static string Describe(int errorCode, string operation, string? target, string preposition) =>
         $"{LibUv.ErrorName(errorCode)} in {operation}{(target is null ? "" : $" {preposition} {target}")} ({LibUv.ErrorMessage(errorCode)})";

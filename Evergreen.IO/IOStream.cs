@@ -242,11 +242,39 @@ public abstract class IOStream : IAsyncDisposable
         }
     }
 
+    /// <summary>The bytes buffered and not yet read (valid until the next read or fill).</summary>
+    internal ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Drops <paramref name="count"/> buffered bytes that a parser read in place from <see cref="Buffered"/>.</summary>
+    internal void Skip(int count)
+    {
+        Debug.Assert(count >= 0 && count <= _end - _start);
+        Consume(count);
+    }
+
+    /// <summary>
+    /// For parsers that read in place: waits until <see cref="Buffered"/> holds
+    /// <paramref name="delimiter"/> within its first <paramref name="maxBytes"/> bytes and returns
+    /// the length up to and including it; -1 if the stream ended first, -2 if
+    /// <paramref name="maxBytes"/> bytes came without it. Nothing is consumed. A yield point.
+    /// </summary>
+    internal ValueTask<int> FindInBufferAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member)
+    {
+        if (_end - _start >= delimiter.Length && _loop.IsLoopThread && !_closed && !_reading)
+        {
+            int window = Math.Min(_end - _start, maxBytes);
+            int at = _buffer.AsSpan(_start, window).IndexOf(delimiter.Span);
+            if (at >= 0) return new ValueTask<int>(at + delimiter.Length);
+        }
+        return FindAsync(delimiter, maxBytes, member, throwPastMax: false);
+    }
+
     /// <summary>
     /// Waits until the buffer holds <paramref name="delimiter"/> within <paramref name="maxBytes"/>
-    /// and returns the length up to and including it; -1 if the stream ended first.
+    /// and returns the length up to and including it; -1 if the stream ended first (-2 past
+    /// <paramref name="maxBytes"/> when not <paramref name="throwPastMax"/>).
     /// </summary>
-    private async ValueTask<int> FindAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member)
+    private async ValueTask<int> FindAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member, bool throwPastMax = true)
     {
         CheckReadable(member);
         BeginRead();
@@ -264,6 +292,7 @@ public abstract class IOStream : IAsyncDisposable
                 }
                 if (_end - _start >= maxBytes)
                 {
+                    if (!throwPastMax) return -2;
                     throw new InvalidDataException($"{member}: no delimiter within {maxBytes} bytes of {this} (they stay buffered for the next read)");
                 }
                 if (_readError is { } error) throw Rethrowable(error);

@@ -44,7 +44,7 @@ public static class Resolver
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="family"/> is not IPv4, IPv6 or unspecified.</exception>
     /// <exception cref="UvException">
     /// The name cannot be resolved: libuv's <c>EAI_*</c> name, the host and the reason, such as
-    /// <c>EAI_NONAME in getaddrinfo to no.such.host.invalid (unknown node or service)</c>.
+    /// <c>EAI_NONAME in getaddrinfo for no.such.host.invalid (unknown node or service)</c>.
     /// </exception>
     /// <exception cref="InvalidOperationException">It must look the name up and this is not a tasklet.</exception>
     /// <exception cref="TaskletExit">The tasklet was killed while waiting.</exception>

@@ -8,6 +8,7 @@ using System.Reflection;
 using System.Threading.Channels;
 using Evergreen;
 using Evergreen.IO;
+using Evergreen.IO.Http;
 using Evergreen.Sync;
 
 namespace Evergreen.Tests;
@@ -69,6 +70,7 @@ public class NamesTests
         [
             typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
             typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
+            typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));

@@ -28,6 +28,20 @@ public class NativeTests
     }
 
     [Theory]
+    [InlineData("connect", "ECONNREFUSED in connect to 127.0.0.1:9")]
+    [InlineData("read", "ECONNREFUSED in read from 127.0.0.1:9")]
+    [InlineData("listen", "ECONNREFUSED in listen on 127.0.0.1:9")]
+    [InlineData("accept", "ECONNREFUSED in accept on 127.0.0.1:9")]
+    [InlineData("getaddrinfo", "ECONNREFUSED in getaddrinfo for 127.0.0.1:9")]
+    [InlineData("receive on UdpEndpoint #3", "ECONNREFUSED in receive on UdpEndpoint #3 from 127.0.0.1:9")]
+    [InlineData("send of a 64-byte datagram", "ECONNREFUSED in send of a 64-byte datagram to 127.0.0.1:9")]
+    public void UvException_PrepositionFitsTheOperation(string operation, string start)
+    {
+        using var loop = new EventLoop();
+        Assert.StartsWith(start + " (", new UvException(-111, operation, "127.0.0.1:9").Message);
+    }
+
+    [Theory]
     [InlineData("Prepare")]
     [InlineData("Check")]
     [InlineData("Idle")]

@@ -97,7 +97,7 @@ public class ResolverTests(ITestOutputHelper output)
             // A literal of the other family goes to getaddrinfo, which refuses it.
             var e = await Assert.ThrowsAsync<UvException>(async () => await Resolver.ResolveAsync("127.0.0.1", AddressFamily.InterNetworkV6));
             Assert.StartsWith("EAI_", e.ErrorName);
-            Assert.Contains("getaddrinfo to 127.0.0.1", e.Message);
+            Assert.Contains("getaddrinfo for 127.0.0.1", e.Message);
         });
     }
 
@@ -120,7 +120,7 @@ public class ResolverTests(ITestOutputHelper output)
             Assert.StartsWith("EAI_", error.ErrorName);
             Assert.Equal("getaddrinfo", error.Operation);
             Assert.Equal(Unresolvable, error.Target);
-            Assert.StartsWith($"{error.ErrorName} in getaddrinfo to {Unresolvable} (", error.Message);
+            Assert.StartsWith($"{error.ErrorName} in getaddrinfo for {Unresolvable} (", error.Message);
             output.WriteLine(error.Message);
         });
     }

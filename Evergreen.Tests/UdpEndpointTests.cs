@@ -497,7 +497,7 @@ public class UdpEndpointTests(ITestOutputHelper output)
                 return;
             }
             var e2 = Assert.Throws<UvException>(() => member.JoinMulticastGroup(group, IPAddress.Loopback));
-            Assert.Contains($"in multicast join to {group} on 127.0.0.1", e2.Message);
+            Assert.Contains($"in multicast join of group {group} on 127.0.0.1", e2.Message);
 
             sender.MulticastInterface = IPAddress.Loopback;
             sender.MulticastLoopback = true;

@@ -1,0 +1,219 @@
+namespace Evergreen.Crawler;
+
+/// <summary>
+/// What to crawl and how politely: the command line's options, also set directly by tests and
+/// by bench/crawl. <see cref="Parse"/> reads a command line into one.
+/// </summary>
+public sealed class CrawlOptions
+{
+    /// <summary>The User-Agent sent by default; its product token is what robots.txt groups are matched against.</summary>
+    public const string DefaultUserAgent = "EvergreenCrawler/1.0 (+https://github.com/evergreen-dotnet)";
+
+    /// <summary>Where the crawl starts; null runs the built-in demo site.</summary>
+    public Uri? StartUrl { get; set; }
+
+    /// <summary>How many worker tasklets fetch at once (<c>--concurrency</c>).</summary>
+    public int Concurrency { get; set; } = 64;
+
+    /// <summary>
+    /// How many fetches one host (host:port) gets at once (<c>--per-host</c>); null is 8, or
+    /// <see cref="Concurrency"/> for the demo site, which is ours to hammer.
+    /// </summary>
+    public int? PerHost { get; set; }
+
+    /// <summary>Links are followed this many levels from the start URL (<c>--max-depth</c>; the start is depth 0).</summary>
+    public int MaxDepth { get; set; } = 10;
+
+    /// <summary>
+    /// At most this many URLs are taken into the frontier (<c>--max-pages</c>); after that, new
+    /// links are dropped, so memory stays bounded on a link trap. URLs robots.txt disallows count too.
+    /// </summary>
+    public int MaxPages { get; set; } = 10_000;
+
+    /// <summary>
+    /// Hosts (host, or host:port) the crawler may fetch from (<c>--allow-host</c>); empty means the
+    /// start URL's host and port.
+    /// </summary>
+    public List<string> AllowHosts { get; } = [];
+
+    /// <summary>The least time between two requests to one host (<c>--delay</c>); zero means none.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The longest one fetch may take, connect to last byte (<c>--timeout</c>).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The User-Agent header (<c>--user-agent</c>).</summary>
+    public string UserAgent { get; set; } = DefaultUserAgent;
+
+    /// <summary>Whether robots.txt is fetched and obeyed (<c>--no-robots</c> turns it off).</summary>
+    public bool ObeyRobots { get; set; } = true;
+
+    /// <summary>Where the JSONL records go (<c>--output</c>); null writes none.</summary>
+    public string? OutputPath { get; set; }
+
+    /// <summary>How many content pages the demo site has (<c>--demo-pages</c>).</summary>
+    public int DemoPages { get; set; } = 3000;
+
+    /// <summary>A page body past this many bytes (decoded) is dropped and recorded as "too large".</summary>
+    public long MaxBodyBytes { get; set; } = 8 << 20;
+
+    /// <summary>How many redirects in a row are followed from one link before "too many redirects".</summary>
+    public int MaxRedirects { get; set; } = 10;
+
+    /// <summary>Hidden option of bench/crawl and the nginx test: write the demo site's static files here and exit.</summary>
+    public string? WriteStaticSite { get; set; }
+
+    /// <summary>The per-host bound in force: <see cref="PerHost"/>, or its default.</summary>
+    public int EffectivePerHost => PerHost ?? (StartUrl is null ? Concurrency : Math.Min(8, Concurrency));
+
+    /// <summary>Whether <paramref name="url"/>'s host may be fetched from (see <see cref="AllowHosts"/>).</summary>
+    public bool IsAllowedHost(Uri url)
+    {
+        if (AllowHosts.Count == 0)
+        {
+            return StartUrl is not null && url.Port == StartUrl.Port && string.Equals(url.Host, StartUrl.Host, StringComparison.OrdinalIgnoreCase);
+        }
+        string hostPort = $"{url.Host}:{url.Port}";
+        foreach (var allowed in AllowHosts)
+        {
+            // "host" allows that host on any port, "host:port" that port only.
+            if (string.Equals(allowed, url.Host, StringComparison.OrdinalIgnoreCase) || string.Equals(allowed, hostPort, StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The command line's help text.</summary>
+    public const string Usage = """
+        usage: crawler [URL] [options]
+
+        Crawls URL (http or https), or with no URL a built-in demo site served in the same process.
+
+          --concurrency N     worker tasklets fetching at once (default 64)
+          --per-host N        fetches at once per host:port (default 8; the demo site: --concurrency)
+          --max-depth N       follow links N levels from the start URL (default 10)
+          --max-pages N       take at most N URLs into the frontier (default 10000)
+          --allow-host HOST   may fetch from HOST or HOST:PORT; repeatable
+                              (default: the start URL's host and port)
+          --delay SECONDS     least time between two requests to one host (default 0)
+          --timeout SECONDS   longest time for one fetch, connect to last byte (default 15)
+          --user-agent UA     the User-Agent header (default EvergreenCrawler/1.0 (+...))
+          --no-robots         do not fetch or obey robots.txt
+          --output FILE       write one JSON object per fetched URL to FILE (JSONL)
+          --demo-pages N      pages in the demo site (default 3000)
+          --help              this text
+
+        Ctrl-C stops the crawl: fetches in flight are cancelled, the output file is complete.
+        """;
+
+    /// <summary>
+    /// Reads a command line. Returns the options, or null with <paramref name="error"/> saying
+    /// what was wrong (exit code 2) or, for <c>--help</c>, null with a null error.
+    /// </summary>
+    public static CrawlOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        var options = new CrawlOptions();
+        error = null;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            string? inlineValue = null;
+            if (arg.StartsWith("--") && arg.IndexOf('=') is var eq and > 2)
+            {
+                inlineValue = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+            string Value()
+            {
+                if (inlineValue is not null) return inlineValue;
+                if (i + 1 >= args.Count) throw new OptionException($"{arg} needs a value");
+                return args[++i];
+            }
+            try
+            {
+                switch (arg)
+                {
+                    case "-h" or "--help":
+                        return null;
+                    case "--concurrency": options.Concurrency = Int(arg, Value(), 1, 10_000); break;
+                    case "--per-host": options.PerHost = Int(arg, Value(), 1, 10_000); break;
+                    case "--max-depth": options.MaxDepth = Int(arg, Value(), 0, 1_000_000); break;
+                    case "--max-pages": options.MaxPages = Int(arg, Value(), 1, 100_000_000); break;
+                    case "--demo-pages": options.DemoPages = Int(arg, Value(), 10, 1_000_000); break;
+                    case "--allow-host": options.AllowHosts.Add(Host(arg, Value())); break;
+                    case "--delay": options.Delay = Seconds(arg, Value(), allowZero: true); break;
+                    case "--timeout": options.Timeout = Seconds(arg, Value(), allowZero: false); break;
+                    case "--user-agent":
+                        options.UserAgent = Value();
+                        if (options.UserAgent.Length == 0 || options.UserAgent.Any(c => c < ' ' || c == 0x7F))
+                        {
+                            throw new OptionException("--user-agent must be non-empty printable text");
+                        }
+                        break;
+                    case "--no-robots": NoValue(arg, inlineValue); options.ObeyRobots = false; break;
+                    case "--output": options.OutputPath = Value(); break;
+                    case "--write-static-site": options.WriteStaticSite = Value(); break;
+                    default:
+                        if (arg.StartsWith('-')) throw new OptionException($"unknown option {arg}");
+                        if (options.StartUrl is not null) throw new OptionException($"one start URL only, not also '{arg}'");
+                        options.StartUrl = ParseStartUrl(arg);
+                        break;
+                }
+            }
+            catch (OptionException e)
+            {
+                error = e.Message;
+                return null;
+            }
+        }
+        return options;
+    }
+
+    private static int Int(string option, string text, int min, int max)
+    {
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int value) || value < min || value > max)
+        {
+            throw new OptionException($"{option} takes a whole number from {min} to {max}, not '{text}'");
+        }
+        return value;
+    }
+
+    private static TimeSpan Seconds(string option, string text, bool allowZero)
+    {
+        if (!double.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double value)
+            || value > 86_400 || (!allowZero && value == 0))
+        {
+            throw new OptionException($"{option} takes seconds ({(allowZero ? "0" : "more than 0")} to 86400, e.g. 0.5), not '{text}'");
+        }
+        return TimeSpan.FromSeconds(value);
+    }
+
+    /// <summary>"host" or "host:port", as <see cref="IsAllowedHost"/> compares them (lowercase, IPv6 in brackets).</summary>
+    private static string Host(string option, string text)
+    {
+        if (text.Length == 0 || text.IndexOfAny(['/', '@', '?', '#', ' ']) >= 0
+            || !Uri.TryCreate("http://" + text + "/", UriKind.Absolute, out var parsed) || parsed.Host.Length == 0)
+        {
+            throw new OptionException($"{option} takes a host name or host:port, such as example.com or 127.0.0.1:8080, not '{text}'");
+        }
+        bool hasPort = System.Text.RegularExpressions.Regex.IsMatch(text, @"(^[^:\[]*|\]):[0-9]+$");
+        return hasPort ? $"{parsed.Host}:{parsed.Port}" : parsed.Host;
+    }
+
+    private static Uri ParseStartUrl(string text)
+    {
+        // "example.com" is taken to mean http://example.com/, as browsers do.
+        string withScheme = text.Contains("://") ? text : "http://" + text;
+        if (UrlNormalizer.Normalize(withScheme, new Uri("http://localhost/")) is not { } url || !withScheme.StartsWith("http", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OptionException($"the start URL must be an http or https URL, not '{text}'");
+        }
+        return url;
+    }
+
+    private static void NoValue(string option, string? inlineValue)
+    {
+        if (inlineValue is not null) throw new OptionException($"{option} takes no value");
+    }
+
+    private sealed class OptionException(string message) : Exception(message);
+}

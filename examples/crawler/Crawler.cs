@@ -1,0 +1,282 @@
+// The crawler: the original Evergreen's `TaskPoolExecutor(100).map(fetch, urls)`, grown up.
+//
+// N worker tasklets in a TaskGroup pull URLs from the frontier. Each one fetches with a plain,
+// sequential-looking `await client.GetAsync(url)` and puts the page's links back into the
+// frontier; while it waits for the network, the loop runs the other workers. One loop thread
+// runs them all, so the frontier, the stats and the output need no locks.
+//
+// Redirects are not followed by the client: a redirect's target goes back into the frontier like
+// a link (at the same depth), so it is checked like one - allowed host, robots.txt, never
+// fetched twice - and a redirect back into its own chain is recorded as a loop.
+
+using System.Diagnostics;
+using System.Text;
+using Evergreen.IO.Http;
+using Evergreen.Sync;
+
+namespace Evergreen.Crawler;
+
+/// <summary>
+/// A polite web crawler on one Evergreen loop: <see cref="CrawlOptions.Concurrency"/> worker
+/// tasklets, a shared <see cref="Frontier"/>, per-host politeness and robots.txt
+/// (<see cref="HostPolicy"/>), one <see cref="CrawlRecord"/> per fetched URL. Loop thread only.
+/// </summary>
+public sealed class Crawler
+{
+    private readonly CrawlOptions _options;
+    private readonly HttpSession _client;
+    private readonly Frontier _frontier;
+    private readonly HostPolicy _hosts;
+    private readonly CrawlStats _stats = new();
+    private readonly JsonlWriter? _output;
+    private readonly List<CrawlRecord>? _records;
+    private readonly Action<CrawlRecord>? _onRecord;
+    private TaskGroup? _workers;
+    private bool _started;
+
+    /// <summary>
+    /// A crawler for <paramref name="options"/> (its <see cref="CrawlOptions.StartUrl"/> must be
+    /// set), writing records to <paramref name="output"/> if given, keeping them in
+    /// <see cref="Records"/> if <paramref name="keepRecords"/>, and telling <paramref name="onRecord"/> of each.
+    /// </summary>
+    public Crawler(CrawlOptions options, JsonlWriter? output = null, bool keepRecords = false, Action<CrawlRecord>? onRecord = null)
+    {
+        if (options.StartUrl is null) throw new ArgumentException("CrawlOptions.StartUrl must be set: it is where the crawl starts", nameof(options));
+        _options = options;
+        _output = output;
+        _records = keepRecords ? [] : null;
+        _onRecord = onRecord;
+        _client = new HttpSession(new HttpSessionOptions
+        {
+            UserAgent = options.UserAgent,
+            MaxConnectionsPerOrigin = options.EffectivePerHost,
+            MaxRedirects = 0, // see the top of this file
+            MaxBodyBytes = options.MaxBodyBytes,
+            TotalTimeout = options.Timeout,
+            FirstByteTimeout = options.Timeout,
+            ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
+        });
+        _frontier = new Frontier(options.MaxPages, options.MaxDepth, options.IsAllowedHost);
+        _hosts = new HostPolicy(options.EffectivePerHost, options.Delay, options.ObeyRobots ? FetchRobotsAsync : null);
+    }
+
+    /// <summary>The options it crawls with.</summary>
+    public CrawlOptions Options => _options;
+
+    /// <summary>The URLs queued and seen.</summary>
+    public Frontier Frontier => _frontier;
+
+    /// <summary>Per-host politeness and robots.txt.</summary>
+    public HostPolicy Hosts => _hosts;
+
+    /// <summary>Pages, errors, fetch times.</summary>
+    public CrawlStats Stats => _stats;
+
+    /// <summary>Every record so far, if the crawler was made to keep them (else empty).</summary>
+    public IReadOnlyList<CrawlRecord> Records => (IReadOnlyList<CrawlRecord>?)_records ?? [];
+
+    /// <summary>Requests on the wire right now.</summary>
+    public int ActiveFetches { get; private set; }
+
+    /// <summary>Whether <see cref="Cancel"/> stopped the crawl before the frontier was done.</summary>
+    public bool WasCancelled { get; private set; }
+
+    /// <summary>
+    /// Crawls <paramref name="options"/>' start URL to the end (or until the tasklet running it
+    /// is killed) and returns the crawler, with its <see cref="Records"/> and <see cref="Stats"/>.
+    /// The simple entry for tests and bench/crawl. A yield point; call it from a tasklet.
+    /// </summary>
+    public static async Task<Crawler> RunAsync(CrawlOptions options, JsonlWriter? output = null)
+    {
+        var crawler = new Crawler(options, output, keepRecords: true);
+        await crawler.RunAsync();
+        return crawler;
+    }
+
+    /// <summary>
+    /// Crawls from the start URL until the frontier is done or <see cref="Cancel"/> is called,
+    /// then closes the client's connections. A yield point; call it once, from a tasklet. A kill
+    /// of the calling tasklet kills the workers (their in-flight fetches are recorded as
+    /// "cancelled") and propagates once they have ended.
+    /// </summary>
+    public async Task RunAsync()
+    {
+        if (_started) throw new InvalidOperationException("a Crawler runs once: make a new one for another crawl");
+        _started = true;
+        _frontier.TryAdd(_options.StartUrl!, depth: 0);
+        _stats.Start();
+        try
+        {
+            await using (var workers = _workers = new TaskGroup("crawl"))
+            {
+                for (int i = 0; i < _options.Concurrency; i++)
+                {
+                    workers.Spawn(WorkerAsync, $"worker {i}");
+                }
+            } // waits for every worker: the frontier is done, or Cancel killed them
+        }
+        finally
+        {
+            _workers = null;
+            _stats.Stop();
+            await _client.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Stops the crawl (Ctrl-C): kills the workers, so fetches in flight end at once and are
+    /// recorded as "cancelled"; queued URLs are not fetched. <see cref="RunAsync()"/> then
+    /// returns. Not a yield point; calling it again, or when no crawl runs, does nothing.
+    /// </summary>
+    public void Cancel()
+    {
+        if (_workers is not { } workers || _frontier.IsDone) return;
+        WasCancelled = true;
+        _frontier.Close();
+        workers.CancelAll();
+    }
+
+    /// <summary>One worker: take a URL, crawl it, hand it back; until the frontier is done.</summary>
+    private async Task WorkerAsync()
+    {
+        while (await _frontier.NextAsync() is { } page)
+        {
+            try
+            {
+                await CrawlAsync(page);
+            }
+            finally
+            {
+                _frontier.Done(page);
+            }
+        }
+    }
+
+    /// <summary>Fetches one page (if robots.txt allows it), records it, and queues its links.</summary>
+    private async Task CrawlAsync(FrontierEntry page)
+    {
+        if (!await _hosts.IsAllowedAsync(page.Url)) return; // robots.txt says no: never fetched
+        using var slot = await _hosts.EnterAsync(page.Url);   // this host's share, after its delay
+
+        long started = Stopwatch.GetTimestamp();
+        ActiveFetches++;
+        try
+        {
+            await using var response = await _client.GetAsync(page.Url);
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            Record(Follow(page, response, elapsedMs));
+        }
+        catch (TaskletExit)
+        {
+            Record(Failed(page, CrawlErrors.Cancelled, started));
+            throw;
+        }
+        catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
+        {
+            Record(Failed(page, error, started));
+        }
+        finally
+        {
+            ActiveFetches--;
+        }
+    }
+
+    /// <summary>Queues what <paramref name="response"/> leads to (its links, or its redirect's target) and describes it.</summary>
+    private CrawlRecord Follow(FrontierEntry page, HttpResponse response, double elapsedMs)
+    {
+        int status = response.StatusCode;
+        string? error = status >= 400 ? CrawlErrors.Http(status) : null;
+        string? finalUrl = response.Url.AbsoluteUri;
+        int links = 0;
+        if (IsRedirect(status))
+        {
+            var target = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, page.Url) : null;
+            finalUrl = target?.AbsoluteUri;
+            if (target is not null) error = QueueRedirect(page, target);
+        }
+        else if (response.IsSuccess && IsHtml(response.ContentType))
+        {
+            var found = LinkExtractor.Extract(response.Text, response.Url);
+            links = found.Count;
+            foreach (var link in found) _frontier.TryAdd(link, page.Depth + 1);
+        }
+        return new CrawlRecord(page.Url.AbsoluteUri, finalUrl, status, page.Depth, response.ContentType,
+            response.Body.Length, links, elapsedMs, error);
+    }
+
+    /// <summary>Queues a redirect's target as the next link of the chain; the error if the chain loops or is too long.</summary>
+    private string? QueueRedirect(FrontierEntry page, Uri target)
+    {
+        var chain = new List<Uri>(page.RedirectChain.Count + 1);
+        chain.AddRange(page.RedirectChain);
+        chain.Add(page.Url);
+        foreach (var earlier in chain)
+        {
+            if (earlier.AbsoluteUri == target.AbsoluteUri) return CrawlErrors.RedirectLoop;
+        }
+        if (chain.Count > _options.MaxRedirects) return CrawlErrors.TooManyRedirects;
+        _frontier.TryAdd(new FrontierEntry(target, page.Depth, chain));
+        return null;
+    }
+
+    private CrawlRecord Failed(FrontierEntry page, string error, long started) =>
+        new(page.Url.AbsoluteUri, null, null, page.Depth, null, 0, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error);
+
+    private void Record(CrawlRecord record)
+    {
+        _stats.Add(record);
+        _records?.Add(record);
+        _output?.Write(record);
+        _onRecord?.Invoke(record);
+    }
+
+    /// <summary>
+    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB), up to five
+    /// redirects followed on the allowed hosts (one elsewhere, or more, counts as unavailable),
+    /// 4xx allows all, 5xx or no answer disallows all. Not a page: no record.
+    /// </summary>
+    private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
+    {
+        using var slot = await _hosts.EnterAsync(robotsUrl);
+        var url = robotsUrl;
+        for (int redirects = 0; redirects <= 5; redirects++)
+        {
+            try
+            {
+                await using var response = await _client.SendAsync("GET", url, streamBody: true);
+                if (IsRedirect(response.StatusCode))
+                {
+                    var next = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, url) : null;
+                    if (next is null || !_options.IsAllowedHost(next)) return RobotsTxt.AllowAll;
+                    url = next;
+                    continue;
+                }
+                if (!response.IsSuccess) return RobotsTxt.ForStatus(response.StatusCode, null, _options.UserAgent);
+                return RobotsTxt.Parse(await ReadAtMostAsync(response.BodyStream, RobotsTxt.MaxBytes), _options.UserAgent);
+            }
+            catch (Exception e) when (CrawlErrors.Classify(e) is not null)
+            {
+                return RobotsTxt.DisallowAll; // unreachable: assume the worst (RFC 9309 §2.3.1.4)
+            }
+        }
+        return RobotsTxt.AllowAll;
+    }
+
+    private static async Task<string> ReadAtMostAsync(Stream body, int maxBytes)
+    {
+        var buffer = new byte[Math.Min(maxBytes, 64 * 1024)];
+        int length = 0;
+        while (length < maxBytes)
+        {
+            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(maxBytes, buffer.Length * 2));
+            int read = await body.ReadAsync(buffer.AsMemory(length));
+            if (read == 0) break;
+            length += read;
+        }
+        return Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    private static bool IsRedirect(int status) => status is 301 or 302 or 303 or 307 or 308;
+
+    private static bool IsHtml(string? contentType) => contentType is "text/html" or "application/xhtml+xml";
+}

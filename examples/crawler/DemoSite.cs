@@ -1,0 +1,119 @@
+using System.Net;
+using System.Text;
+using Evergreen.IO.Http;
+
+namespace Evergreen.Crawler;
+
+/// <summary>
+/// The crawler's built-in demo site: a few thousand generated pages served by an
+/// <see cref="HttpServer"/> on 127.0.0.1 in the crawler's own loop, with everything a crawler
+/// meets (redirects, 404s, a 500, robots.txt, non-HTML files, a slow subtree, a link trap,
+/// off-site links; see DemoSite.Pages.cs). It logs every request, and knows the exact set of
+/// URLs a correct crawl must fetch (<see cref="ExpectedUrls"/>). Its static part can be written
+/// to a directory for a file server (<see cref="WriteStaticSite"/>). A handle: dispose it.
+/// </summary>
+public sealed partial class DemoSite : IAsyncDisposable
+{
+    private readonly List<DemoRequest> _requests = [];
+    private Dictionary<string, DemoPage>? _pages;
+    private HttpServer? _server;
+    private Tasklet? _serving;
+    private Uri? _root;
+
+    /// <summary>A demo site of <paramref name="pages"/> content pages (plus sections, files, traps...); <see cref="Start"/> serves it.</summary>
+    public DemoSite(int pages = 3000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pages, 1);
+        Pages = pages;
+    }
+
+    /// <summary>How many content pages it has.</summary>
+    public int Pages { get; }
+
+    /// <summary>The home page's URL (http://127.0.0.1:port/), once started.</summary>
+    public Uri RootUrl => _root ?? throw new InvalidOperationException("the demo site has no URL before Start: start it first");
+
+    /// <summary>Every request received so far, in order (the Host header and the request target).</summary>
+    public IReadOnlyList<DemoRequest> Requests => _requests;
+
+    /// <summary>
+    /// Listens on 127.0.0.1 (port 0: a free one) and serves in a tasklet of the current loop until
+    /// disposed. Not a yield point. Returns the bound endpoint.
+    /// </summary>
+    public IPEndPoint Start()
+    {
+        if (_server is not null) throw new InvalidOperationException("the demo site is started once");
+        var server = new HttpServer(new HttpServerOptions { ServerName = "Evergreen demo" });
+        server.MapGet("/*", HandleAsync);
+        var endPoint = server.Listen(new IPEndPoint(IPAddress.Loopback, 0));
+        _server = server;
+        _root = new Uri($"http://127.0.0.1:{endPoint.Port}/");
+        _pages = BuildPages(Pages, dynamic: true, offSiteSameServer: $"http://localhost:{endPoint.Port}/offsite.html");
+        _serving = Tasklet.Spawn(async () => await server.ServeAsync(), "demo site");
+        return endPoint;
+    }
+
+    /// <summary>
+    /// The exact set of absolute URLs a crawl from <see cref="RootUrl"/> must fetch, for these
+    /// limits and the default host scope (this server's host and port). Valid while the crawl
+    /// takes in fewer URLs than its <see cref="CrawlOptions.MaxPages"/>.
+    /// </summary>
+    public IReadOnlySet<string> ExpectedUrls(int maxDepth = 10, bool obeyRobots = true, int maxRedirects = 10)
+    {
+        var pages = _pages ?? throw new InvalidOperationException("the demo site's URLs are known once it is started");
+        string origin = RootUrl.GetLeftPart(UriPartial.Authority);
+        return Expect(path => Resolve(pages, path, dynamic: true), maxDepth, obeyRobots, maxRedirects)
+            .Select(path => path.StartsWith('/') ? origin + path : path).ToHashSet();
+    }
+
+    /// <summary>
+    /// The on-site paths (path and query) robots.txt keeps a crawl from fetching: those the site links
+    /// to (directly or by redirect) under /private/, within <paramref name="maxDepth"/>.
+    /// </summary>
+    public IReadOnlySet<string> DisallowedPaths(int maxDepth = 10)
+    {
+        var pages = _pages ?? throw new InvalidOperationException("the demo site's URLs are known once it is started");
+        return Expect(path => Resolve(pages, path, dynamic: true), maxDepth, obeyRobots: false, maxRedirects: 10)
+            .Where(IsDisallowedByRobots).ToHashSet();
+    }
+
+    private async ValueTask HandleAsync(HttpRequest request, HttpReply reply)
+    {
+        string target = request.Query.Length > 0 ? $"{request.Path}?{request.Query}" : request.Path;
+        _requests.Add(new DemoRequest(request.Headers.Get("Host"), target));
+        if (target == "/robots.txt")
+        {
+            await reply.SendTextAsync(200, RobotsText + "\n");
+            return;
+        }
+        var page = Resolve(_pages!, target, dynamic: true);
+        if (page is null)
+        {
+            await reply.SendTextAsync(404, NotFoundHtml(request.Path), "text/html; charset=utf-8");
+            return;
+        }
+        if (page.DelayMs > 0) await Tasklet.Sleep(TimeSpan.FromMilliseconds(page.DelayMs));
+        if (page.Location is { } location)
+        {
+            await reply.RedirectAsync(location, page.Status);
+        }
+        else if (page.Body is { } body)
+        {
+            await reply.SendAsync(page.Status, body, page.ContentType);
+        }
+        else
+        {
+            await reply.SendAsync(page.Status, Encoding.UTF8.GetBytes(Render(page)), page.ContentType);
+        }
+    }
+
+    /// <summary>Stops serving: closes the server (open connections get a second to finish) and waits for its tasklet. A yield point.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not { } server) return;
+        _server = null;
+        await server.CloseAsync(TimeSpan.FromSeconds(1));
+        if (_serving is { } serving) await serving; // its failure, if any, surfaces here
+        await server.DisposeAsync();
+    }
+}

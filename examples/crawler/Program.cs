@@ -1,0 +1,104 @@
+// The Evergreen crawler: a polite, concurrent web crawler on one loop thread.
+//
+//   dotnet run --project examples/crawler                      crawl the built-in demo site
+//   dotnet run --project examples/crawler -- URL [options]     crawl a site (--help for the options)
+//
+// With no URL, a generated demo site is served on 127.0.0.1 by the same process and loop, and
+// crawled. Ctrl-C stops the crawl gracefully (exit code 130): fetches in flight are cancelled
+// and recorded as such, the JSONL output is complete, the summary is printed. A second Ctrl-C
+// quits at once.
+
+using System.Globalization;
+using Evergreen;
+using Evergreen.Crawler;
+
+var options = CrawlOptions.Parse(args, out string? error);
+if (options is null)
+{
+    if (error is null)
+    {
+        Console.WriteLine(CrawlOptions.Usage);
+        return 0;
+    }
+    Console.Error.WriteLine($"crawler: {error}");
+    Console.Error.WriteLine("Run 'crawler --help' for the options.");
+    return 2;
+}
+
+if (options.WriteStaticSite is { } directory)
+{
+    // bench/crawl and the nginx test: the static site on disk, the paths a crawl must fetch on stdout.
+    var expected = DemoSite.WriteStaticSite(directory, options.DemoPages);
+    foreach (var path in expected.Order(StringComparer.Ordinal)) Console.WriteLine(path);
+    Console.Error.WriteLine($"crawler: wrote a {options.DemoPages}-page static site to {directory}; a crawl of it fetches {expected.Count} URLs (listed on stdout)");
+    return 0;
+}
+
+return EventLoop.Run(() => CrawlAsync(options));
+
+static async Task<int> CrawlAsync(CrawlOptions options)
+{
+    bool terminal = !Console.IsOutputRedirected;
+    await using var demo = options.StartUrl is null ? new DemoSite(options.DemoPages) : null;
+    if (demo is not null)
+    {
+        demo.Start();
+        options.StartUrl = demo.RootUrl;
+    }
+
+    JsonlWriter? output = null;
+    if (options.OutputPath is { } outputPath)
+    {
+        try
+        {
+            output = JsonlWriter.Create(outputPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"crawler: cannot write {outputPath}: {e.Message}");
+            return 1;
+        }
+    }
+
+    using (output)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Crawling {options.StartUrl}{(demo is null ? "" : $" (the demo site, {options.DemoPages} pages)")} with {options.Concurrency} tasklets, {options.EffectivePerHost} per host. Ctrl-C stops."));
+
+        ProgressView? view = null;
+        var crawler = new Crawler(options, output, onRecord: record => view?.Add(record));
+        var loop = EventLoop.Current;
+        int interrupts = 0;
+        var onInterrupt = loop.AddSignalHandler(2, () => // SIGINT
+        {
+            if (++interrupts == 1)
+            {
+                Console.Error.WriteLine($"crawler: stopping, cancelling {crawler.ActiveFetches} fetches in flight (Ctrl-C again quits at once)");
+                crawler.Cancel();
+            }
+            else
+            {
+                output?.Dispose();
+                Environment.Exit(130);
+            }
+        });
+        try
+        {
+            view = ProgressView.Start(crawler, options.StartUrl!.ToString(), live: terminal, plain: Console.Out);
+            try
+            {
+                await crawler.RunAsync();
+            }
+            finally
+            {
+                await view.DisposeAsync();
+            }
+        }
+        finally
+        {
+            onInterrupt.Cancel();
+        }
+        CrawlSummary.Print(crawler, options.OutputPath, fancy: terminal);
+        return crawler.WasCancelled ? 130 : 0;
+    }
+}
