@@ -8,6 +8,9 @@
 // The port is picked by binding port 0 and releasing it. Another process can take it before
 // nginx binds it; nginx then exits with EADDRINUSE and the fixture retries with a fresh port.
 //
+// A test host that exits before a test disposed its site would leave nginx running: every live
+// site is also stopped at process exit (ProcessExit: a normal exit or SIGTERM, not a SIGKILL).
+//
 // This is test code outside any loop: it blocks (Process.WaitForExit, a bounded connect poll),
 // so tests call Start before TestLoop.Run and Stop/Dispose after it.
 using System.Diagnostics;
@@ -32,6 +35,19 @@ internal sealed partial class NginxSite : IDisposable
     private readonly string _binary;
     private readonly StringBuilder _output = new();
     private Process? _process;
+
+    /// <summary>Every site whose nginx is running, stopped at process exit if a test did not.</summary>
+    private static readonly HashSet<NginxSite> Live = [];
+
+    static NginxSite()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            NginxSite[] left;
+            lock (Live) left = [.. Live];
+            foreach (var site in left) site.Stop();
+        };
+    }
     private BuildInfo? _build;
 
     private NginxSite(string binary, string directory)
@@ -143,6 +159,7 @@ internal sealed partial class NginxSite : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
+        lock (Live) Live.Add(this);
 
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < StartTimeout)
@@ -151,6 +168,7 @@ internal sealed partial class NginxSite : IDisposable
             {
                 process.WaitForExit(); // drains the output readers
                 _process = null;
+                lock (Live) Live.Remove(this);
                 failure = $"it exited with status {process.ExitCode} before accepting connections; {Diagnostics()}";
                 process.Dispose();
                 return false;
@@ -202,6 +220,7 @@ internal sealed partial class NginxSite : IDisposable
         var process = _process;
         if (process is null) return;
         _process = null;
+        lock (Live) Live.Remove(this);
         try
         {
             if (!process.HasExited)
