@@ -20,6 +20,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO;
 
@@ -73,6 +74,13 @@ public abstract class IOStream : IAsyncDisposable
 
     /// <summary>How many received bytes are buffered, ready to be read without waiting.</summary>
     public int Available => _end - _start;
+
+    /// <summary>
+    /// True once the peer's end of the stream or a read error has been seen (by a read, or by
+    /// reading on in the background): nothing more will arrive. A pool checks it before reusing
+    /// an idle connection.
+    /// </summary>
+    internal bool HasEnded => _eof || _readError is not null;
 
     /// <summary>
     /// How many bytes may be buffered while nobody reads before the stream stops taking more from
@@ -274,6 +282,7 @@ public abstract class IOStream : IAsyncDisposable
     /// and returns the length up to and including it; -1 if the stream ended first (-2 past
     /// <paramref name="maxBytes"/> when not <paramref name="throwPastMax"/>).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> FindAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member, bool throwPastMax = true)
     {
         CheckReadable(member);

@@ -357,9 +357,18 @@ public sealed class TcpServer : IAsyncDisposable
             }
             finally
             {
-                await connection.DisposeAsync();
-                _handlers.Remove(me!);
-                if (_handlers.Count == 0) _drained.UnparkAll();
+                try
+                {
+                    // A kill that came while the handler was not parked (it then ended some other
+                    // way) lands on this park: the connection still closes, and the handler must
+                    // still leave the set CloseAsync waits on.
+                    await connection.DisposeAsync();
+                }
+                finally
+                {
+                    _handlers.Remove(me!);
+                    if (_handlers.Count == 0) _drained.UnparkAll();
+                }
             }
         }, $"connection from {connection.RemoteEndPoint}");
         _handlers.Add(me);

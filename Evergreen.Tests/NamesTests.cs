@@ -71,6 +71,9 @@ public class NamesTests
             typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
             typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
             typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
+            typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpResponse), typeof(HttpBodyTooLargeException),
+            typeof(HttpRedirectException), typeof(HttpTimeoutException), typeof(HttpTimeoutPhase),
+            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpRequest), typeof(HttpReply), typeof(HttpHandler),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
@@ -82,6 +85,9 @@ public class NamesTests
         Assert.NotEqual(typeof(TcpListener), typeof(TcpServer));
         Assert.NotEqual(typeof(NetworkStream), typeof(TcpStream));
         Assert.NotEqual(typeof(System.Net.Security.SslStream), typeof(TlsStream));
+        // And with System.Net.Http's client.
+        Assert.NotEqual(typeof(HttpClient), typeof(HttpSession));
+        Assert.NotEqual(typeof(HttpResponseMessage), typeof(HttpResponse));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Evergreen.IO;
+using Evergreen.Sync;
 using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
@@ -98,6 +99,36 @@ public partial class TcpStreamTests
             await server.CloseAsync(TimeSpan.FromSeconds(5));
             await serving;
             Assert.Empty(server.Connections);
+        });
+    }
+
+    [Fact]
+    public void CloseAsync_HandlerKilledAfterItsParkWasWokenOtherwise_StillEnds()
+    {
+        Run(async () =>
+        {
+            var server = Listen();
+            var reading = new AsyncEvent();
+            bool returned = false;
+            var serving = Tasklet.Spawn(() => server.ServeAsync(async conn =>
+            {
+                reading.Set();
+                try
+                {
+                    await conn.ReadAsync(new byte[16]);
+                }
+                catch (ObjectDisposedException)
+                {
+                    returned = true; // ends normally, with the kill still pending
+                }
+            }));
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await reading.WaitAsync();
+            // Close wakes the read; the kill then comes before the handler runs again.
+            Assert.Single(server.Connections).Close();
+            await server.CloseAsync(TimeSpan.Zero);
+            await serving;
+            Assert.True(returned);
         });
     }
 

@@ -12,7 +12,7 @@ namespace Evergreen.Tests;
 public class TlsStreamTests
 {
     /// <summary>A self-signed certificate for localhost and 127.0.0.1, with its private key.</summary>
-    private static readonly Lazy<X509Certificate2> s_certificate = new(() =>
+    internal static readonly Lazy<X509Certificate2> s_certificate = new(() =>
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -27,7 +27,7 @@ public class TlsStreamTests
     });
 
     /// <summary>Client options that trust the test certificate (and nothing else), validation otherwise on.</summary>
-    private static SslClientAuthenticationOptions Trusting(string? targetHost = null)
+    internal static SslClientAuthenticationOptions Trusting(string? targetHost = null)
     {
         var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
         policy.CustomTrustStore.Add(s_certificate.Value);

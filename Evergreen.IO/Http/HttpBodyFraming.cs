@@ -23,4 +23,11 @@ internal readonly record struct HttpBodyFraming(HttpBodyKind Kind, long Length =
 }
 
 /// <summary>The limits a message head is read under.</summary>
-internal readonly record struct HttpHeadLimits(int MaxLineBytes = 8192, int MaxHeadBytes = 65536, int MaxHeaderCount = 100);
+internal readonly record struct HttpHeadLimits(int MaxLineBytes = 8192, int MaxHeadBytes = 65536, int MaxHeaderCount = 100)
+{
+    /// <summary>
+    /// The default limits. Without this, <c>new HttpHeadLimits()</c> would be the struct's zero
+    /// value (every limit 0, so every head "too long"), not the primary constructor's defaults.
+    /// </summary>
+    public HttpHeadLimits() : this(8192, 65536, 100) { }
+}

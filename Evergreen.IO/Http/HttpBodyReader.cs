@@ -6,6 +6,7 @@
 // message stays buffered in the stream. Chunk-size lines and trailers are parsed in place in the
 // stream's buffer, under the same limits as a head. Reusable: one per connection, Start per body.
 using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO.Http;
 
@@ -76,6 +77,7 @@ internal sealed class HttpBodyReader
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadCountedAsync(IOStream stream, Memory<byte> buffer, bool chunk)
     {
         int n = await stream.ReadAsync(buffer);
@@ -95,6 +97,7 @@ internal sealed class HttpBodyReader
         return n;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadUntilCloseAsync(IOStream stream, Memory<byte> buffer)
     {
         int n = await stream.ReadAsync(buffer);
@@ -103,6 +106,7 @@ internal sealed class HttpBodyReader
         return n;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadNextChunkAsync(IOStream stream, Memory<byte> buffer)
     {
         if (_chunkEndDue)
@@ -149,6 +153,7 @@ internal sealed class HttpBodyReader
         return size;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadTrailersAsync(IOStream stream)
     {
         int total = 0;
@@ -180,6 +185,7 @@ internal sealed class HttpBodyReader
     }
 
     /// <summary>A whole line of at most <paramref name="max"/> bytes; -2 past it; EOF is a short body.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> FindLineAsync(IOStream stream, int max, string what)
     {
         if (max <= 0) return -2;

@@ -12,6 +12,7 @@
 // (a keep-alive peer left): the reader returns null.
 using System.Buffers;
 using System.Text;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO.Http;
 
@@ -44,6 +45,7 @@ internal static partial class HttpWire
     public static ValueTask<HttpHead?> ReadRequestHeadAsync(IOStream stream, HttpHeadLimits limits, string peer) =>
         ReadHeadAsync(stream, limits, peer, request: true);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<HttpHead?> ReadHeadAsync(IOStream stream, HttpHeadLimits limits, string peer, bool request)
     {
         int total = 0;
@@ -84,6 +86,7 @@ internal static partial class HttpWire
     }
 
     /// <summary>Reads header lines up to the empty line; returns the head's total size.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> ReadFieldsAsync(IOStream stream, HttpFields fields, HttpHeadLimits limits, int total, string peer, bool request)
     {
         while (true)
@@ -121,6 +124,7 @@ internal static partial class HttpWire
     /// Waits for one whole line within both limits; -1 if the stream ended before any byte of it
     /// (-1 after some bytes of a first line too: the caller checks <see cref="IOStream.Available"/>).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<int> FindLineAsync(IOStream stream, int maxLine, int maxHead, int total, string peer, bool request, bool firstLine)
     {
         int headLeft = maxHead - total;
@@ -132,7 +136,7 @@ internal static partial class HttpWire
             if (maxLine <= headLeft)
             {
                 string what = firstLine ? (request ? "the request line" : "the status line") : "a header line";
-                throw new MalformedHttpException(HttpViolation.LineTooLong, $"{what} is longer than {maxLine} bytes", peer, request);
+                throw new MalformedHttpException(HttpViolation.LineTooLong, $"{what} is longer than {maxLine} bytes", peer, request) { InStartLine = firstLine };
             }
             throw HeadTooLong(maxHead, peer, request);
         }

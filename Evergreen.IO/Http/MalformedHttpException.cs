@@ -28,4 +28,10 @@ public sealed class MalformedHttpException : IOException
 
     /// <summary>Whether the malformed message was a request (else a response).</summary>
     public bool IsRequest { get; }
+
+    /// <summary>
+    /// For <see cref="HttpViolation.LineTooLong"/>: whether the long line was the start line (a
+    /// server answers a long request line 414 URI Too Long, a long header line 431).
+    /// </summary>
+    internal bool InStartLine { get; init; }
 }
