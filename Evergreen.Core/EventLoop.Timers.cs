@@ -101,5 +101,15 @@ public sealed partial class EventLoop
         _armedDue = due;
     }
 
-    private void OnTimerFired() => _timerArmed = false;
+    private void OnTimerFired()
+    {
+        _timerArmed = false;
+        // libuv 1.44 runs due timers at the top of uv_run's iteration, before it polls. When this
+        // timer is already due there (a millisecond boundary passed since ArmTimer, often during
+        // a GC pause), it fires before the poll, and the poll, seeing no active libuv timer,
+        // would block until I/O arrives - forever if none does - with the heap's entry overdue.
+        // uv_stop makes that poll return at once (uv_backend_timeout is 0 while the stop flag is
+        // set; uv_run clears it on return), and Loop fires the entry and re-arms.
+        Native.LibUv.uv_stop(_loop);
+    }
 }

@@ -109,6 +109,33 @@ public class EventLoopTests
     }
 
     [Fact]
+    public void ATimerDueWhenLibuvStartsItsIteration_StillWakesTheLoop_WhileAHandleIsOpen()
+    {
+        // libuv 1.44 runs due timers before it polls. A sub-millisecond sleep arms the loop's
+        // libuv timer for the next millisecond boundary, which often passes between arming it
+        // and uv_run: the timer then fires before the poll, and the poll must not block (here
+        // an open server keeps libuv alive, as in any real program). With the bug, one of these
+        // sleeps never ends and the watchdog fails the test.
+        TestLoop.Run(async loop =>
+        {
+            await using var server = new Evergreen.IO.TcpServer();
+            server.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            server.Listen();
+            // Garbage from another thread makes GCs, which pause the loop thread between arming
+            // its timer and entering uv_run: that widens the race from nanoseconds to a GC pause.
+            using var stop = new CancellationTokenSource();
+            var garbage = new Thread(() =>
+            {
+                while (!stop.IsCancellationRequested) GC.KeepAlive(new byte[16 * 1024]);
+            }) { IsBackground = true };
+            garbage.Start();
+            for (int i = 0; i < 3000; i++) await Tasklet.Sleep(TimeSpan.FromMilliseconds(0.2));
+            stop.Cancel();
+            garbage.Join();
+        });
+    }
+
+    [Fact]
     public void Time_IsMonotonicSeconds()
     {
         using var loop = new EventLoop();

@@ -63,8 +63,11 @@ public sealed class CrawlOptions
     /// <summary>Hidden option of bench/crawl and the nginx test: write the demo site's static files here and exit.</summary>
     public string? WriteStaticSite { get; set; }
 
+    /// <summary>Whether the crawl is of the built-in demo site (set when it is started), which changes the <see cref="PerHost"/> default.</summary>
+    public bool IsDemo { get; set; }
+
     /// <summary>The per-host bound in force: <see cref="PerHost"/>, or its default.</summary>
-    public int EffectivePerHost => PerHost ?? (StartUrl is null ? Concurrency : Math.Min(8, Concurrency));
+    public int EffectivePerHost => PerHost ?? (IsDemo ? Concurrency : Math.Min(8, Concurrency));
 
     /// <summary>Whether <paramref name="url"/>'s host may be fetched from (see <see cref="AllowHosts"/>).</summary>
     public bool IsAllowedHost(Uri url)

@@ -18,7 +18,7 @@ public static class CrawlSummary
             ("errors", stats.Errors == 0 ? "none" : string.Format(inv, "{0:N0}: {1}", stats.Errors,
                 string.Join(", ", stats.ErrorsByKind.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key} ×{e.Value}")))),
             ("fetch time", string.Format(inv, "p50 {0:0.0} ms, p99 {1:0.0} ms", stats.FetchPercentile(50), stats.FetchPercentile(99))),
-            ("not fetched", string.Format(inv, "{0:N0} disallowed by robots.txt, {1:N0} off-site links, {2:N0} links past --max-depth, {3:N0} URLs over --max-pages",
+            ("not fetched", string.Format(inv, "{0:N0} disallowed by robots.txt, {1:N0} off-site links, {2:N0} links past --max-depth, {3:N0} links over --max-pages",
                 crawler.Hosts.Disallowed, frontier.OffSite, frontier.TooDeep, frontier.OverLimit)),
         };
         if (crawler.WasCancelled)

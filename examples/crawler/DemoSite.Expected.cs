@@ -13,17 +13,25 @@ public sealed partial class DemoSite
     /// (when <paramref name="obeyRobots"/>) those robots.txt disallows. The tree shape of the site
     /// (see DemoSite.Pages.cs) makes this the same set a concurrent crawl fetches.
     /// </summary>
-    /// <returns>Fetched URLs: on-site as paths ("/s/0/p1.html"), in the order of the walk.</returns>
-    internal static List<string> Expect(Func<string, DemoPage?> resolve, int maxDepth, bool obeyRobots, int maxRedirects)
+    /// <returns>
+    /// The paths fetched ("/s/0/p1.html"), in the order of the walk, and those taken in but not
+    /// fetched because robots.txt disallows them.
+    /// </returns>
+    internal static (List<string> Fetched, List<string> Disallowed) Expect(Func<string, DemoPage?> resolve, int maxDepth, bool obeyRobots, int maxRedirects)
     {
         var fetched = new List<string>();
+        var disallowed = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal) { "/" };
         var queue = new Queue<(string Path, int Depth, int Redirects, List<string> Chain)>();
         queue.Enqueue(("/", 0, 0, []));
         while (queue.Count > 0)
         {
             var (path, depth, redirects, chain) = queue.Dequeue();
-            if (obeyRobots && IsDisallowedByRobots(path)) continue;
+            if (obeyRobots && IsDisallowedByRobots(path))
+            {
+                disallowed.Add(path);
+                continue;
+            }
             fetched.Add(path);
             var page = resolve(path);
             if (page is null || page.Status >= 400) continue; // 404 and 500 pages are not parsed
@@ -41,7 +49,7 @@ public sealed partial class DemoSite
                 if (seen.Add(linked)) queue.Enqueue((linked, depth + 1, 0, []));
             }
         }
-        return fetched;
+        return (fetched, disallowed);
     }
 
     /// <summary>
@@ -51,7 +59,7 @@ public sealed partial class DemoSite
     public static IReadOnlySet<string> ExpectedStaticPaths(int pages, int maxDepth = 10, bool obeyRobots = true)
     {
         var site = BuildPages(pages, dynamic: false, offSiteSameServer: StaticOffSiteUrl);
-        return Expect(path => Resolve(site, path, dynamic: false), maxDepth, obeyRobots, maxRedirects: 10).ToHashSet();
+        return Expect(path => Resolve(site, path, dynamic: false), maxDepth, obeyRobots, maxRedirects: 10).Fetched.ToHashSet();
     }
 
     /// <summary>The static site's link to "another host" of the same machine (nginx's port is not known when it is written).</summary>

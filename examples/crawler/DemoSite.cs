@@ -36,6 +36,9 @@ public sealed partial class DemoSite : IAsyncDisposable
     /// <summary>Every request received so far, in order (the Host header and the request target).</summary>
     public IReadOnlyList<DemoRequest> Requests => _requests;
 
+    /// <summary>Told of each request as it arrives, before it is answered (tests use it to act mid-crawl). Loop thread.</summary>
+    public Action<DemoRequest>? OnRequest { get; set; }
+
     /// <summary>
     /// Listens on 127.0.0.1 (port 0: a free one) and serves in a tasklet of the current loop until
     /// disposed. Not a yield point. Returns the bound endpoint.
@@ -60,27 +63,38 @@ public sealed partial class DemoSite : IAsyncDisposable
     /// </summary>
     public IReadOnlySet<string> ExpectedUrls(int maxDepth = 10, bool obeyRobots = true, int maxRedirects = 10)
     {
-        var pages = _pages ?? throw new InvalidOperationException("the demo site's URLs are known once it is started");
         string origin = RootUrl.GetLeftPart(UriPartial.Authority);
-        return Expect(path => Resolve(pages, path, dynamic: true), maxDepth, obeyRobots, maxRedirects)
-            .Select(path => path.StartsWith('/') ? origin + path : path).ToHashSet();
+        return ExpectedPaths(Pages, maxDepth, obeyRobots, maxRedirects).Select(path => origin + path).ToHashSet();
     }
 
     /// <summary>
-    /// The on-site paths (path and query) robots.txt keeps a crawl from fetching: those the site links
-    /// to (directly or by redirect) under /private/, within <paramref name="maxDepth"/>.
+    /// The on-site paths (path and query) a crawl of a demo site of <paramref name="pages"/>
+    /// pages must fetch from "/", for these limits and the default host scope; they do not depend
+    /// on the port it is served on.
     /// </summary>
-    public IReadOnlySet<string> DisallowedPaths(int maxDepth = 10)
+    public static IReadOnlySet<string> ExpectedPaths(int pages, int maxDepth = 10, bool obeyRobots = true, int maxRedirects = 10)
     {
-        var pages = _pages ?? throw new InvalidOperationException("the demo site's URLs are known once it is started");
-        return Expect(path => Resolve(pages, path, dynamic: true), maxDepth, obeyRobots: false, maxRedirects: 10)
-            .Where(IsDisallowedByRobots).ToHashSet();
+        var site = BuildPages(pages, dynamic: true, offSiteSameServer: "http://localhost/offsite.html");
+        return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots, maxRedirects).Fetched.ToHashSet();
+    }
+
+    /// <summary>
+    /// The on-site paths (path and query) a crawl of a demo site of <paramref name="pages"/> pages
+    /// meets but must not fetch, because robots.txt disallows them (links and redirects into
+    /// /private/), within <paramref name="maxDepth"/>.
+    /// </summary>
+    public static IReadOnlySet<string> DisallowedPaths(int pages, int maxDepth = 10)
+    {
+        var site = BuildPages(pages, dynamic: true, offSiteSameServer: "http://localhost/offsite.html");
+        return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots: true, maxRedirects: 10).Disallowed.ToHashSet();
     }
 
     private async ValueTask HandleAsync(HttpRequest request, HttpReply reply)
     {
         string target = request.Query.Length > 0 ? $"{request.Path}?{request.Query}" : request.Path;
-        _requests.Add(new DemoRequest(request.Headers.Get("Host"), target));
+        var logged = new DemoRequest(request.Headers.Get("Host"), target);
+        _requests.Add(logged);
+        OnRequest?.Invoke(logged);
         if (target == "/robots.txt")
         {
             await reply.SendTextAsync(200, RobotsText + "\n");

@@ -87,23 +87,23 @@ public sealed class HostPolicy
         var slot = await origin.Slots.LockAsync();
         if (_delay > TimeSpan.Zero)
         {
-            // Book the next start time before sleeping, so workers queued on this origin space
-            // themselves out instead of all waking at once.
-            double now = EventLoop.Current.Time;
-            double start = Math.Max(now, origin.NextStart);
-            origin.NextStart = start + _delay.TotalSeconds;
-            if (start > now)
+            // Waiters recheck after each sleep instead of booking start times in advance: a
+            // sleep can end late, and a booked schedule would then let the next start come less
+            // than the delay after this one. Sleeps never end early, so the gap is at least the delay.
+            var loop = EventLoop.Current;
+            try
             {
-                try
+                for (double wait; (wait = origin.LastStart + _delay.TotalSeconds - loop.Time) > 0;)
                 {
-                    await Tasklet.Sleep(TimeSpan.FromSeconds(start - now));
-                }
-                catch
-                {
-                    slot.Dispose();
-                    throw;
+                    await Tasklet.Sleep(TimeSpan.FromSeconds(wait));
                 }
             }
+            catch
+            {
+                slot.Dispose();
+                throw;
+            }
+            origin.LastStart = loop.Time;
         }
         return slot;
     }
@@ -127,7 +127,7 @@ public sealed class HostPolicy
     private sealed class Origin(AsyncSemaphore slots)
     {
         public AsyncSemaphore Slots { get; } = slots;
-        public double NextStart { get; set; }
+        public double LastStart { get; set; } = double.NegativeInfinity;
         public RobotsTxt? Robots { get; set; }
         public AsyncEvent? RobotsFetch { get; set; }
     }

@@ -44,6 +44,7 @@ static async Task<int> CrawlAsync(CrawlOptions options)
     {
         demo.Start();
         options.StartUrl = demo.RootUrl;
+        options.IsDemo = true;
     }
 
     JsonlWriter? output = null;
