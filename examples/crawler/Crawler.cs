@@ -273,7 +273,7 @@ public sealed class Crawler
                     continue;
                 }
                 if (!response.IsSuccess) return RobotsTxt.ForStatus(response.StatusCode, null, _options.UserAgent);
-                return RobotsTxt.Parse(await ReadAtMostAsync(response.BodyStream, RobotsTxt.MaxBytes), _options.UserAgent);
+                return RobotsTxt.Parse(await RobotsTxt.ReadBodyAsync(response.BodyStream), _options.UserAgent);
             }
             catch (Exception e) when (CrawlErrors.Classify(e) is not null)
             {
@@ -281,20 +281,6 @@ public sealed class Crawler
             }
         }
         return RobotsTxt.AllowAll;
-    }
-
-    private static async Task<string> ReadAtMostAsync(Stream body, int maxBytes)
-    {
-        var buffer = new byte[Math.Min(maxBytes, 64 * 1024)];
-        int length = 0;
-        while (length < maxBytes)
-        {
-            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(maxBytes, buffer.Length * 2));
-            int read = await body.ReadAsync(buffer.AsMemory(length));
-            if (read == 0) break;
-            length += read;
-        }
-        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     private static bool IsRedirect(int status) => status is 301 or 302 or 303 or 307 or 308;

@@ -65,6 +65,24 @@ public sealed class RobotsTxt
     };
 
     /// <summary>
+    /// Reads a robots.txt body as UTF-8, stopping after <see cref="MaxBytes"/> bytes (RFC 9309
+    /// §2.5 lets a crawler ignore the rest), so a huge or endless body costs at most that.
+    /// </summary>
+    public static async Task<string> ReadBodyAsync(Stream body)
+    {
+        var buffer = new byte[16 * 1024];
+        int length = 0;
+        while (length < MaxBytes)
+        {
+            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(MaxBytes, buffer.Length * 2));
+            int read = await body.ReadAsync(buffer.AsMemory(length));
+            if (read == 0) break;
+            length += read;
+        }
+        return Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    /// <summary>
     /// Parses a robots.txt body for the crawler whose User-Agent is <paramref name="userAgent"/>
     /// (its product token is what groups are matched against: "EvergreenCrawler/1.0 (+url)" is
     /// "EvergreenCrawler"). Never throws on content: what does not parse is ignored.

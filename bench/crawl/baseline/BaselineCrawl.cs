@@ -212,7 +212,7 @@ internal sealed class BaselineCrawl
                         continue;
                     }
                     if (status is < 200 or >= 300) return RobotsTxt.ForStatus(status, null, _settings.UserAgent);
-                    return RobotsTxt.Parse(await ReadAtMostAsync(await response.Content.ReadAsStreamAsync(), RobotsTxt.MaxBytes), _settings.UserAgent);
+                    return RobotsTxt.Parse(await RobotsTxt.ReadBodyAsync(await response.Content.ReadAsStreamAsync()), _settings.UserAgent);
                 }
                 catch (Exception e) when (Classify(e) is not null)
                 {
@@ -225,20 +225,6 @@ internal sealed class BaselineCrawl
         {
             slot.Release();
         }
-    }
-
-    private static async Task<string> ReadAtMostAsync(Stream body, int maxBytes)
-    {
-        var buffer = new byte[Math.Min(maxBytes, 64 * 1024)];
-        int length = 0;
-        while (length < maxBytes)
-        {
-            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(maxBytes, buffer.Length * 2));
-            int read = await body.ReadAsync(buffer.AsMemory(length));
-            if (read == 0) break;
-            length += read;
-        }
-        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     private static bool IsRedirect(int status) => status is 301 or 302 or 303 or 307 or 308;
