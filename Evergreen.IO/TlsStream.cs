@@ -73,9 +73,34 @@ public sealed class TlsStream : IOStream
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentException.ThrowIfNullOrEmpty(targetHost);
-        options ??= new SslClientAuthenticationOptions();
-        options.TargetHost ??= targetHost;
-        return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsClientAsync(options));
+        // The caller's options object is not changed: it may be shared by several connections.
+        var effective = options?.TargetHost is null ? CopyOptions(options, targetHost) : options;
+        return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsClientAsync(effective));
+    }
+
+    /// <summary>A copy of <paramref name="options"/> (or defaults) whose TargetHost is <paramref name="targetHost"/>.</summary>
+    internal static SslClientAuthenticationOptions CopyOptions(SslClientAuthenticationOptions? options, string targetHost)
+    {
+        var copy = new SslClientAuthenticationOptions { TargetHost = targetHost };
+        if (options is not { } o) return copy;
+        copy.AllowRenegotiation = o.AllowRenegotiation;
+        copy.AllowTlsResume = o.AllowTlsResume;
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
+        {
+            copy.AllowRsaPssPadding = o.AllowRsaPssPadding;
+            copy.AllowRsaPkcs1Padding = o.AllowRsaPkcs1Padding;
+        }
+        copy.ApplicationProtocols = o.ApplicationProtocols;
+        copy.CertificateChainPolicy = o.CertificateChainPolicy;
+        copy.CertificateRevocationCheckMode = o.CertificateRevocationCheckMode;
+        copy.CipherSuitesPolicy = o.CipherSuitesPolicy;
+        copy.ClientCertificateContext = o.ClientCertificateContext;
+        copy.ClientCertificates = o.ClientCertificates;
+        copy.EnabledSslProtocols = o.EnabledSslProtocols;
+        copy.EncryptionPolicy = o.EncryptionPolicy;
+        copy.LocalCertificateSelectionCallback = o.LocalCertificateSelectionCallback;
+        copy.RemoteCertificateValidationCallback = o.RemoteCertificateValidationCallback;
+        return copy;
     }
 
     /// <summary>Runs a handshake on a new SslStream over <paramref name="inner"/>; the SslStream is disposed if it fails.</summary>

@@ -89,6 +89,23 @@ public class TlsStreamTests
     }
 
     [Fact]
+    public void ConnectAsync_SharedOptions_AreNotChanged_SoTheyServeSeveralHosts()
+    {
+        Run(async () =>
+        {
+            await using var server = TcpStreamTests.Listen();
+            var serving = ServeTls(server, async tls => await tls.ReadLineAsync());
+            var shared = Trusting();
+            await using (var client = await TlsStream.ConnectAsync("localhost", server.LocalEndPoint!.Port, shared))
+            {
+                await client.WriteAsync("bye\n"u8.ToArray());
+            }
+            await serving;
+            Assert.Null(shared.TargetHost); // not set to "localhost" behind the caller's back
+        });
+    }
+
+    [Fact]
     public void AHostNameMismatch_FailsTheHandshake_AndClosesTheConnection()
     {
         Run(async () =>

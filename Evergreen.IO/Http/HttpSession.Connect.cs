@@ -42,37 +42,13 @@ public sealed partial class HttpSession
         if (!origin.Tls) return tcp;
         try
         {
-            return await TlsStream.AuthenticateAsClientAsync(tcp, origin.Host, TlsOptionsFor(origin));
+            // The session's options are shared by every origin: each connection gets a copy naming its own host.
+            return await TlsStream.AuthenticateAsClientAsync(tcp, origin.Host, TlsStream.CopyOptions(Options.Tls, origin.Host));
         }
         catch
         {
             tcp.Close();
             throw;
         }
-    }
-
-    /// <summary>A copy of <see cref="HttpSessionOptions.Tls"/> for one connection, with TargetHost set to the origin's host.</summary>
-    private SslClientAuthenticationOptions TlsOptionsFor(HttpOrigin origin)
-    {
-        var copy = new SslClientAuthenticationOptions { TargetHost = origin.Host };
-        if (Options.Tls is not { } o) return copy;
-        copy.AllowRenegotiation = o.AllowRenegotiation;
-        copy.AllowTlsResume = o.AllowTlsResume;
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows())
-        {
-            copy.AllowRsaPssPadding = o.AllowRsaPssPadding;
-            copy.AllowRsaPkcs1Padding = o.AllowRsaPkcs1Padding;
-        }
-        copy.ApplicationProtocols = o.ApplicationProtocols;
-        copy.CertificateChainPolicy = o.CertificateChainPolicy;
-        copy.CertificateRevocationCheckMode = o.CertificateRevocationCheckMode;
-        copy.CipherSuitesPolicy = o.CipherSuitesPolicy;
-        copy.ClientCertificateContext = o.ClientCertificateContext;
-        copy.ClientCertificates = o.ClientCertificates;
-        copy.EnabledSslProtocols = o.EnabledSslProtocols;
-        copy.EncryptionPolicy = o.EncryptionPolicy;
-        copy.LocalCertificateSelectionCallback = o.LocalCertificateSelectionCallback;
-        copy.RemoteCertificateValidationCallback = o.RemoteCertificateValidationCallback;
-        return copy;
     }
 }
