@@ -22,7 +22,7 @@ public partial class CrawlerExampleTests
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Evergreen.sln"))) root = root.Parent;
         Assert.NotNull(root);
         string dll = Path.Combine(root!.FullName, "examples", "crawler", "bin", config, tfm, "crawler.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build Evergreen.sln) first");
+        Assert.True(File.Exists(dll), $"{dll} is missing: Evergreen.Tests.csproj references the example so that dotnet test builds it; was that reference removed?");
         return dll;
     }
 
