@@ -4,8 +4,8 @@
 // handler's own failure is reported, naming the request.
 //
 // A request is routed from its head, before a byte of its body is read: a request with no
-// handler (404, 405) is answered at once, and if it has a body, the connection closes after the
-// answer instead of reading a body nobody wants.
+// handler (404, 405) is answered at once, and if it has a body (not already buffered whole),
+// the connection closes after the answer instead of reading a body nobody wants.
 //
 // Time limits are cancel scopes: a new connection must deliver its first request head within
 // RequestHeadTimeout; between requests a connection may idle for KeepAliveTimeout, then the next
@@ -70,6 +70,11 @@ public sealed partial class HttpServer
                 var request = NewRequest(conn, head, path, query, default);
                 RequestCount++;
                 bool bodyUnread = framing.Kind != HttpBodyKind.None;
+                if (framing.Kind == HttpBodyKind.Length && stream.Available >= framing.Length)
+                {
+                    stream.Skip((int)framing.Length); // all of it came with the head: dropped, and the connection lives on
+                    bodyUnread = false;
+                }
                 reply = new HttpReply(conn, request, request.KeepAlive && !bodyUnread);
                 await SendMissAsync(route, request, reply);
                 if (bodyUnread)
