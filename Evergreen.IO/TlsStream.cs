@@ -7,6 +7,11 @@
 // tail), so every IOStream read helper works over TLS too. SslStream allows one write at a time,
 // so writes take turns here.
 //
+// A server's handshake runs under a deadline (60 s by default, nginx's ssl_handshake_timeout):
+// a client that opens a connection and never finishes its hello would otherwise hold the
+// connection, its tasklet and the SslStream for as long as it likes. A client's handshake has no
+// deadline of its own; HttpSession's ConnectTimeout covers it, and a caller's CancelScope does.
+//
 // Certificate validation is SslStream's default (chain and host name) unless the caller passes
 // options that change it: a client meets a self-signed server by trusting its certificate
 // (CertificateChainPolicy with a custom trust store), not by turning validation off.
@@ -119,23 +124,61 @@ public sealed class TlsStream : IOStream
         return new TlsStream(inner, ssl);
     }
 
-    /// <summary>Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="certificate"/> (which has its private key).</summary>
+    /// <summary>How long a server handshake may take unless told otherwise: 60 s, as nginx's <c>ssl_handshake_timeout</c>.</summary>
+    public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="certificate"/>
+    /// (which has its private key), within <paramref name="handshakeTimeout"/>
+    /// (<see cref="DefaultHandshakeTimeout"/> if null; <see cref="Timeout.InfiniteTimeSpan"/>: none).
+    /// A yield point; a handshake that fails or times out leaves <paramref name="inner"/> open, for
+    /// the caller to close.
+    /// </summary>
     /// <exception cref="AuthenticationException">The handshake failed.</exception>
-    public static ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, X509Certificate2 certificate)
+    /// <exception cref="TimeoutException">The client did not finish the handshake in time.</exception>
+    public static ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, X509Certificate2 certificate, TimeSpan? handshakeTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         // Offline: no OCSP fetch or chain download on the thread pool during handshakes.
         var context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
-        return AuthenticateAsServerAsync(inner, new SslServerAuthenticationOptions { ServerCertificateContext = context });
+        return AuthenticateAsServerAsync(inner, new SslServerAuthenticationOptions { ServerCertificateContext = context }, handshakeTimeout);
     }
 
-    /// <summary>Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="options"/>; the TlsStream then owns it.</summary>
+    /// <summary>
+    /// Runs the TLS server handshake over <paramref name="inner"/> with <paramref name="options"/>,
+    /// within <paramref name="handshakeTimeout"/> (<see cref="DefaultHandshakeTimeout"/> if null;
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: none); the TlsStream then owns <paramref name="inner"/>.
+    /// A yield point; a handshake that fails or times out leaves <paramref name="inner"/> open.
+    /// </summary>
     /// <exception cref="AuthenticationException">The handshake failed.</exception>
-    public static async ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, SslServerAuthenticationOptions options)
+    /// <exception cref="TimeoutException">The client did not finish the handshake in time.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="handshakeTimeout"/> is negative (and not infinite).</exception>
+    public static async ValueTask<TlsStream> AuthenticateAsServerAsync(IOStream inner, SslServerAuthenticationOptions options, TimeSpan? handshakeTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
-        return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsServerAsync(options));
+        var timeout = handshakeTimeout ?? DefaultHandshakeTimeout;
+        if (timeout == Timeout.InfiniteTimeSpan) return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsServerAsync(options));
+        if (timeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(handshakeTimeout), timeout, "a handshake timeout is positive, or Timeout.InfiniteTimeSpan");
+        using var scope = CancelScope.FailAfter(timeout);
+        try
+        {
+            return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsServerAsync(options));
+        }
+        catch (Exception e) when (IsExpiryOf(e, scope))
+        {
+            throw new TimeoutException($"the TLS handshake with {inner.RemoteEndPoint?.ToString() ?? "the client"} did not finish within {CancelScope.Format(timeout)}", e);
+        }
+    }
+
+    /// <summary>Whether <paramref name="error"/> (or an exception inside it: SslStream wraps) is <paramref name="scope"/>'s timeout.</summary>
+    private static bool IsExpiryOf(Exception error, CancelScope scope)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException && ReferenceEquals(e.Data[CancelScope.ScopeKey], scope)) return true;
+        }
+        return scope.IsExpired && error is IOException or AuthenticationException or ObjectDisposedException;
     }
 
     /// <summary>The stream TLS runs over.</summary>

@@ -293,4 +293,38 @@ public class HttpServerConnectionTests
             Assert.Throws<UvException>(() => second.Listen(endPoint));
         });
     }
+
+    [Fact]
+    public void Reply_ToAClientThatNeverReads_IsCutAfterSendTimeout_AndTheConnectionCloses()
+    {
+        Run(async () =>
+        {
+            Exception? seen = null;
+            var big = new byte[32 * 1024 * 1024]; // more than the kernel's buffers on both sides hold
+            await using var http = Start(new HttpServer(new HttpServerOptions { SendTimeout = Ms(200) }).MapGet("/big", async (request, reply) =>
+            {
+                try
+                {
+                    await reply.SendAsync(200, big, "application/octet-stream");
+                }
+                catch (IOException e)
+                {
+                    seen = e;
+                    throw;
+                }
+            }));
+            var client = await http.ConnectAsync();
+            client.Stream.ReceiveBufferSize = 4096;
+            await client.SendAsync("GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+            // The client never reads. Bounded: without the timeout the connection stays forever.
+            using (CancelScope.FailAfter(TimeSpan.FromSeconds(20)))
+            {
+                while (http.Server.ConnectionCount > 0) await Tasklet.Sleep(Ms(20));
+            }
+            Assert.IsType<IOException>(seen);
+            Assert.Contains("SendTimeout", seen!.Message);
+            await client.DisposeAsync();
+            await http.StopAsync();
+        });
+    }
 }

@@ -237,4 +237,43 @@ public sealed class HttpServerFilesTests : IDisposable
             await http.StopAsync();
         });
     }
+
+    /// <summary>How many of this process's descriptors are open on <paramref name="path"/>.</summary>
+    private static int DescriptorsOn(string path) =>
+        new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
+        {
+            try { return fd.LinkTarget == path; }
+            catch (IOException) { return false; } // closed while we looked
+        });
+
+    [Fact]
+    public void MapFiles_AFifoUnderTheRoot_Is404AtOnce_AndLeavesNoDescriptor()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the regular-file check is Linux's (statx)
+        string fifo = Path.Combine(_site, "pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        Run(async () =>
+        {
+            await using var http = Serve();
+            // Bounded: a server that opens the FIFO for reading waits in open() for a writer forever.
+            using (CancelScope.FailAfter(TimeSpan.FromSeconds(10)))
+            {
+                Assert.Equal(404, (await http.GetAsync("/static/pipe")).Status);
+                Assert.Equal(404, (await http.GetAsync("/static/pipe", "HEAD")).Status);
+                // With a writer present an open would succeed: the file is still no regular file.
+                await using (var writer = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite))
+                {
+                    for (int i = 0; i < 5; i++) Assert.Equal(404, (await http.GetAsync("/static/pipe")).Status);
+                    Assert.Equal(1, DescriptorsOn(fifo)); // the writer's own
+                }
+                Assert.Equal("content of note.txt", (await http.GetAsync("/static/note.txt")).Text); // files beside it still served
+            }
+            Assert.Equal(0, DescriptorsOn(fifo));
+            await http.StopAsync();
+        });
+    }
 }

@@ -155,6 +155,21 @@ public class HttpServerLimitsTests
         });
     }
 
+    [Fact]
+    public void ChunkSize_OverMaxBodyBytes_Is413_AtOnce_WithoutWaitingForItsData()
+    {
+        Run(async () =>
+        {
+            // A timeout longer than the test's patience: a 408 would mean the chunk was waited for.
+            await using var http = Start(Server(new HttpServerOptions { MaxBodyBytes = 100, RequestHeadTimeout = TimeSpan.FromSeconds(5) }));
+            var r = await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n", 413);
+            Assert.Contains("a chunk of 4096 bytes", r.Text);
+            // A later chunk that would pass the limit, after one that fits.
+            await Rejected(http, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + new string('f', 64) + "\r\n40\r\n", 413);
+            await http.StopAsync();
+        });
+    }
+
     [Theory]
     [InlineData("GET /\r\nHost: t\r\n\r\n")]                                        // no version
     [InlineData("GET / HTTP/1.1 extra\r\nHost: t\r\n\r\n")]                         // a bad version
@@ -263,6 +278,10 @@ public class HttpServerLimitsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options.KeepAliveTimeout = TimeSpan.Zero);
         Assert.Throws<ArgumentOutOfRangeException>(() => options.RequestHeadTimeout = TimeSpan.FromSeconds(-1));
         Assert.Throws<ArgumentException>(() => options.ServerName = "bad\r\nname");
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.MaxBodyBytesInFlight = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => options.SendTimeout = TimeSpan.Zero);
+        Assert.Equal(64 * 1024 * 1024, options.MaxBodyBytesInFlight);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.SendTimeout);
         Assert.Equal(1024 * 1024, options.MaxBodyBytes);
         Assert.Equal(8192, options.MaxRequestLineBytes);
     }

@@ -257,13 +257,79 @@ public class HttpWireTests
     [InlineData("Content-Length: 12, 13", HttpViolation.BadContentLength)]
     [InlineData("Content-Length: -1", HttpViolation.BadContentLength)]
     [InlineData("Content-Length: 1e3", HttpViolation.BadContentLength)]
-    [InlineData("Transfer-Encoding: gzip", HttpViolation.UnsupportedTransferEncoding)]
+    [InlineData("Transfer-Encoding: gzip, chunked", HttpViolation.UnsupportedTransferEncoding)]
+    // RFC 9112 §6.3: chunked not last in a request: "the server MUST respond with the 400".
+    [InlineData("Transfer-Encoding: gzip", HttpViolation.AmbiguousFraming)]
+    [InlineData("Transfer-Encoding: chunked, chunked", HttpViolation.AmbiguousFraming)]
+    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked", HttpViolation.AmbiguousFraming)]
+    [InlineData("Transfer-Encoding: chunked\r\nContent-Length: 5", HttpViolation.AmbiguousFraming)]
     public void RequestFraming_BadLengthOrCoding_IsMalformed(string field, HttpViolation violation)
     {
         Run(async () =>
         {
             var head = (await Over([$"POST / HTTP/1.1\r\n{field}\r\n\r\n"], Request))!;
             Assert.Equal(violation, Assert.Throws<MalformedHttpException>(() => HttpWire.RequestFraming(head, "peer")).Violation);
+        });
+    }
+
+    [Fact]
+    public void RequestHead_TransferEncodingWithTrailingWhitespace_IsAmbiguous_ButAResponseIsNot()
+    {
+        Run(async () =>
+        {
+            var error = await Assert.ThrowsAsync<MalformedHttpException>(async () => await Over(["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\t\r\n\r\n"], Request));
+            Assert.Equal(HttpViolation.AmbiguousFraming, error.Violation);
+            var response = (await Over(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n"], Response))!;
+            Assert.Equal(HttpBodyKind.Chunked, HttpWire.ResponseFraming(response, requestWasHead: false).Kind);
+        });
+    }
+
+    [Fact]
+    public void ControlByteInAValue_IsRefusedInARequest_ButToleratedInAResponse()
+    {
+        Run(async () =>
+        {
+            var error = await Assert.ThrowsAsync<MalformedHttpException>(async () => await Over(["GET / HTTP/1.1\r\nX-A: a\u0001b\r\n\r\n"], Request));
+            Assert.Equal(HttpViolation.BadHeaderLine, error.Violation);
+            Assert.Contains("the control byte 0x01", error.Message);
+            var response = (await Over(["HTTP/1.1 200 OK\r\nX-A: a\u0001b\r\n\r\n"], Response))!;
+            Assert.Equal("a\u0001b", response.Fields.Get("X-A"));
+        });
+    }
+
+    [Fact]
+    public void ChunkedBody_WithBareLFLines_IsReadInAResponse_ButRefusedInARequest()
+    {
+        // The client reads a response leniently (it is the body's last reader); a request's chunk
+        // lines must end CRLF (RFC 9112 §7.1), or a proxy that reads them otherwise desyncs.
+        Run(async () =>
+        {
+            Assert.Equal("hello", await Over(["5\nhello\n0\n\n"], s => new ValueTask<string>(ReadBody(s, new HttpBodyFraming(HttpBodyKind.Chunked)))));
+            var error = await Assert.ThrowsAsync<MalformedHttpException>(async () => await Over(["5\nhello\r\n0\r\n\r\n"], async s =>
+            {
+                var reader = new HttpBodyReader();
+                reader.Start(s, new HttpBodyFraming(HttpBodyKind.Chunked), Limits, "peer", request: true);
+                return await reader.ReadAsync(new byte[16]);
+            }));
+            Assert.Equal(HttpViolation.BadChunkSize, error.Violation);
+        });
+    }
+
+    [Fact]
+    public void ChunkedBody_AChunkPastTheLimit_IsRefusedFromItsSizeLine()
+    {
+        Run(async () =>
+        {
+            // The chunk's data never comes: the refusal must not wait for it.
+            var error = await Assert.ThrowsAsync<InvalidDataException>(async () => await Over(["5\r\nhello\r\n10\r\n"], async s =>
+            {
+                var reader = new HttpBodyReader();
+                reader.Start(s, new HttpBodyFraming(HttpBodyKind.Chunked), Limits, "peer", request: true, maxBody: 20);
+                var buffer = new byte[16];
+                while (await reader.ReadAsync(buffer) > 0) { }
+                return 0;
+            }, close: false));
+            Assert.Contains("a chunk of 16 bytes from peer would take the body (5 bytes so far) past the limit of 20 bytes", error.Message);
         });
     }
 

@@ -160,4 +160,24 @@ public class TlsStreamTests
             await serving;
         });
     }
+
+    [Fact]
+    public void ServerHandshake_WithAClientThatSendsNothing_TimesOut_AndLeavesTheConnectionToTheCaller()
+    {
+        Run(async () =>
+        {
+            Assert.Equal(TimeSpan.FromSeconds(60), TlsStream.DefaultHandshakeTimeout);
+            await using var server = TcpStreamTests.Listen();
+            var serving = Tasklet.Spawn(async () =>
+            {
+                await using var conn = await server.AcceptAsync();
+                var error = await Assert.ThrowsAsync<TimeoutException>(async () => await TlsStream.AuthenticateAsServerAsync(conn, s_certificate.Value, Ms(100)));
+                Assert.Contains("TLS handshake", error.Message);
+                Assert.False(conn.IsClosed);
+            });
+            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
+            await serving;
+            Assert.Equal(0, await client.ReadAsync(new byte[16])); // the caller closed it
+        });
+    }
 }

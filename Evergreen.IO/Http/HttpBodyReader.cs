@@ -5,6 +5,11 @@
 // to its end, chunked trailers included. It never reads past the body, so the next pipelined
 // message stays buffered in the stream. Chunk-size lines and trailers are parsed in place in the
 // stream's buffer, under the same limits as a head. Reusable: one per connection, Start per body.
+//
+// A request's chunked framing is read strictly (every line ends CRLF, RFC 9112 §7.1), since a
+// proxy in front of the server that reads a bare LF differently would split the stream
+// elsewhere; a response's is read leniently. A chunk that would take the body past its limit is
+// refused from its size line, before its data is waited for.
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 
@@ -20,6 +25,7 @@ internal sealed class HttpBodyReader
     private HttpHeadLimits _limits;
     private string? _peer;
     private bool _request;
+    private long _maxBody;
     private long _remaining;      // Length: bytes left; Chunked: bytes left in the current chunk
     private bool _chunkEndDue;    // Chunked: the CRLF after a chunk's data is still to be read
 
@@ -40,9 +46,11 @@ internal sealed class HttpBodyReader
     /// <param name="framing">How the body is delimited.</param>
     /// <param name="limits">Limits for chunk-size lines and trailers.</param>
     /// <param name="peer">Where the body comes from, for error messages.</param>
-    /// <param name="request">Whether the body is a request's (for error messages).</param>
-    public void Start(IOStream stream, HttpBodyFraming framing, HttpHeadLimits limits, string peer, bool request = false)
+    /// <param name="request">Whether the body is a request's: its chunk lines must end CRLF.</param>
+    /// <param name="maxBody">The most body bytes a chunked body may declare; past it, <see cref="InvalidDataException"/>.</param>
+    public void Start(IOStream stream, HttpBodyFraming framing, HttpHeadLimits limits, string peer, bool request = false, long maxBody = long.MaxValue)
     {
+        _maxBody = maxBody;
         _stream = stream;
         _framing = framing;
         _limits = limits;
@@ -60,6 +68,7 @@ internal sealed class HttpBodyReader
     /// cancelled call leaves the body half read (the connection cannot be reused).
     /// </summary>
     /// <exception cref="MalformedHttpException">A bad chunk, or the connection ended inside the body.</exception>
+    /// <exception cref="InvalidDataException">A chunk's size would take the body past the limit given to <see cref="Start"/>.</exception>
     /// <exception cref="UvException">The connection failed.</exception>
     public ValueTask<int> ReadAsync(Memory<byte> buffer)
     {
@@ -112,7 +121,7 @@ internal sealed class HttpBodyReader
         if (_chunkEndDue)
         {
             int end = await FindLineAsync(stream, 2, "the CRLF after a chunk's data");
-            if (end == -2 || !IsLineEnd(stream.Buffered[..end]))
+            if (end == -2 || !IsLineEnd(stream.Buffered[..end], _request))
             {
                 throw new MalformedHttpException(HttpViolation.BadChunkEnd,
                     $"a chunk's data is not followed by CRLF (\"{HttpWire.Shown(stream.Buffered[..Math.Min(stream.Available, 16)])}\")", _peer, _request);
@@ -126,6 +135,10 @@ internal sealed class HttpBodyReader
             throw new MalformedHttpException(HttpViolation.BadChunkSize, $"a chunk-size line longer than {_limits.MaxLineBytes} bytes", _peer, _request);
         }
         long size = ParseChunkSize(stream.Buffered[..length]);
+        if (size > _maxBody - BytesRead)
+        {
+            throw new InvalidDataException($"a chunk of {size} bytes from {_peer} would take the body ({BytesRead} bytes so far) past the limit of {_maxBody} bytes");
+        }
         stream.Skip(length);
         if (size == 0)
         {
@@ -143,6 +156,7 @@ internal sealed class HttpBodyReader
         int n = text.Length;
         if (n > 0 && text[n - 1] == (byte)'\n') n--;
         if (n > 0 && text[n - 1] == (byte)'\r') n--;
+        else if (_request) throw new MalformedHttpException(HttpViolation.BadChunkSize, $"a chunk-size line \"{HttpWire.Shown(line)}\" that ends in a bare LF, not CRLF", _peer, _request);
         text = text[..n];
         int semicolon = text.IndexOf((byte)';');
         var digits = (semicolon >= 0 ? text[..semicolon] : text).TrimEnd(" \t"u8);
@@ -166,7 +180,11 @@ internal sealed class HttpBodyReader
             }
             var line = stream.Buffered[..length];
             total += length;
-            if (IsLineEnd(line))
+            if (_request && (length < 2 || line[^2] != (byte)'\r'))
+            {
+                throw new MalformedHttpException(HttpViolation.BadHeaderLine, $"a trailer line \"{HttpWire.Shown(line)}\" that ends in a bare LF, not CRLF", _peer, _request);
+            }
+            if (IsLineEnd(line, strict: false))
             {
                 stream.Skip(length);
                 return;
@@ -198,5 +216,6 @@ internal sealed class HttpBodyReader
         return length;
     }
 
-    private static bool IsLineEnd(ReadOnlySpan<byte> line) => line.SequenceEqual("\r\n"u8) || line.SequenceEqual("\n"u8);
+    /// <summary>Whether <paramref name="line"/> is an empty line: CRLF, or (not <paramref name="strict"/>) a bare LF.</summary>
+    private static bool IsLineEnd(ReadOnlySpan<byte> line, bool strict) => line.SequenceEqual("\r\n"u8) || !strict && line.SequenceEqual("\n"u8);
 }

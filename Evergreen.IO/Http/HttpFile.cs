@@ -8,17 +8,25 @@
 // first 64 KiB in the same hop: a file that fits costs one hop in all, and a larger one one
 // more per 64 KiB, each chunk written out before the next is read.
 //
+// Only regular files are served. A FIFO under the root would park the thread-pool thread in
+// open() until some writer came, and a device has no length: on Linux the file is opened with
+// O_NONBLOCK (which never waits, and changes nothing for a regular file's reads) and its type
+// checked on the open descriptor (statx), so nothing can swap it between the check and the
+// reads. Anything else is "missing" (404, as nginx answers "is not a regular file"). Elsewhere
+// .NET's own open is used, which has no such check. The handle is disposed on every path.
+//
 // Must never: return the chunk buffer to the pool while a thread-pool read or a socket write may
 // still use it (a read cut short by a kill runs on, and libuv keeps an abandoned write's memory).
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Evergreen.IO.Http;
 
 /// <summary>An open file and its current chunk, read through <see cref="Offload"/>.</summary>
 [DebuggerDisplay("HttpFile {Path,nq} ({Length} bytes, {_offset} read)")]
-internal sealed class HttpFile : IDisposable
+internal sealed partial class HttpFile : IDisposable
 {
     /// <summary>How much is read from disk at a time.</summary>
     public const int ChunkBytes = 64 * 1024;
@@ -49,7 +57,7 @@ internal sealed class HttpFile : IDisposable
     /// <summary>The bytes of the chunk read last.</summary>
     public ReadOnlyMemory<byte> Chunk => _buffer.AsMemory(0, _count);
 
-    /// <summary>What <see cref="OpenAsync"/> found at a path.</summary>
+    /// <summary>What <see cref="OpenAsync"/> found at a path (<see cref="Missing"/>: nothing, or no regular file).</summary>
     public enum Found { File, Directory, Missing }
 
     /// <summary>
@@ -89,16 +97,28 @@ internal sealed class HttpFile : IDisposable
             path = System.IO.Path.Join(path, "index.html");
             if (!File.Exists(path)) return (Found.Missing, null);
         }
-        SafeFileHandle handle;
+        SafeFileHandle? handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
+            handle = OperatingSystem.IsLinux()
+                ? OpenRegularFile(path)
+                : File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return (Found.Missing, null); // gone between the check and the open
         }
-        var file = new HttpFile(handle, RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(path), path);
+        if (handle is null) return (Found.Missing, null); // a FIFO, a device, a socket: not served
+        HttpFile file;
+        try
+        {
+            file = new HttpFile(handle, RandomAccess.GetLength(handle), File.GetLastWriteTimeUtc(path), path);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
         if (readFirst && file.Length > 0)
         {
             try
@@ -113,6 +133,55 @@ internal sealed class HttpFile : IDisposable
             }
         }
         return (Found.File, file);
+    }
+
+    private const int O_RDONLY = 0, O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;  // Linux, on every architecture .NET runs on
+    private const int AT_EMPTY_PATH = 0x1000, STATX_TYPE = 0x1;
+    private const int S_IFMT = 0xf000, S_IFREG = 0x8000;
+    private const int ENOENT = 2, ENXIO = 6, EACCES = 13, ENOTDIR = 20, ELOOP = 40;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags);
+
+    // struct statx has one layout on every Linux architecture: stx_mode is the u16 at offset 28.
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading without ever waiting (O_NONBLOCK), and keeps it
+    /// only if it is a regular file: null for anything else (the descriptor is closed). Linux only.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing is there.</exception>
+    /// <exception cref="UnauthorizedAccessException">It cannot be read.</exception>
+    /// <exception cref="IOException">Another failure of open or statx.</exception>
+    private static unsafe SafeFileHandle? OpenRegularFile(string path)
+    {
+        int fd = OpenNative(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            return errno switch
+            {
+                ENOENT or ENOTDIR or ELOOP => throw new FileNotFoundException($"open {path}: {Marshal.GetPInvokeErrorMessage(errno)}", path),
+                ENXIO => null, // a Unix socket
+                EACCES => throw new UnauthorizedAccessException($"open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
+                _ => throw new IOException($"open {path}: {Marshal.GetPInvokeErrorMessage(errno)}"),
+            };
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        byte* statx = stackalloc byte[256];
+        if (StatxNative(fd, "", AT_EMPTY_PATH, STATX_TYPE, statx) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw new IOException($"statx {path}: {Marshal.GetPInvokeErrorMessage(errno)}");
+        }
+        if ((*(ushort*)(statx + 28) & S_IFMT) != S_IFREG)
+        {
+            handle.Dispose();
+            return null;
+        }
+        return handle;
     }
 
     /// <summary>Reads the next chunk on the thread pool; 0 at the end of the file. A yield point.</summary>

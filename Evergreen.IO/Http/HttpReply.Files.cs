@@ -14,7 +14,7 @@ public sealed partial class HttpReply
     /// the reply. A yield point; a cancelled call leaves the reply cut short (the connection is
     /// closed after it) and the file closed.
     /// </summary>
-    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/> (or it is a directory); nothing was sent.</exception>
+    /// <exception cref="FileNotFoundException">There is no regular file at <paramref name="path"/> (a directory, a FIFO, a device); nothing was sent.</exception>
     /// <exception cref="InvalidOperationException">Part of the reply was already written, or it was ended.</exception>
     /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
     /// <exception cref="UvException">The client is gone.</exception>

@@ -3,10 +3,15 @@
 // stalls) ends the loop quietly, with an error reply when one can still help the client; only a
 // handler's own failure is reported, naming the request.
 //
+// A request is routed from its head, before a byte of its body is read: a request with no
+// handler (404, 405) is answered at once, and if it has a body (not already buffered whole),
+// the connection closes after the answer instead of reading a body nobody wants.
+//
 // Time limits are cancel scopes: a new connection must deliver its first request head within
 // RequestHeadTimeout; between requests a connection may idle for KeepAliveTimeout, then the next
 // head (from its first byte) must arrive within RequestHeadTimeout, and the body as well. Idle
 // means "no byte of the next request yet": HttpServer.CloseAsync closes such connections at once.
+// Every write of a reply runs under SendTimeout (HttpServerConnection).
 namespace Evergreen.IO.Http;
 
 public sealed partial class HttpServer
@@ -28,6 +33,7 @@ public sealed partial class HttpServer
         }
         finally
         {
+            ReleaseBody(conn); // killed mid-request: its body's budget comes back too
             _connections.Remove(conn);
         }
     }
@@ -43,16 +49,66 @@ public sealed partial class HttpServer
                 if (stream.Available > 0) await conn.LingerAsync(); // pipelined requests left unanswered
                 return;
             }
-            var (request, status, why) = await ReadRequestAsync(conn, first);
+            var (head, status, why) = await ReadRequestHeadAsync(conn, first);
             first = false;
-            if (request is null)
+            if (head is null)
             {
                 if (status != 0) await SendErrorAsync(conn, status, why!);
                 return;
             }
-            RequestCount++;
-            var reply = new HttpReply(conn, request, request.KeepAlive);
-            if (!await AnswerAsync(conn, request, reply)) return;
+            (status, why) = CheckHead(conn, head, out string path, out string query, out var framing);
+            if (status != 0)
+            {
+                await SendErrorAsync(conn, status, why!);
+                return;
+            }
+            var route = FindRoute(path);
+            var handler = route?.Find(head.Method);
+            HttpReply reply;
+            if (handler is null)
+            {
+                var request = NewRequest(conn, head, path, query, default);
+                RequestCount++;
+                bool bodyUnread = framing.Kind != HttpBodyKind.None;
+                if (framing.Kind == HttpBodyKind.Length && stream.Available >= framing.Length)
+                {
+                    stream.Skip((int)framing.Length); // all of it came with the head: dropped, and the connection lives on
+                    bodyUnread = false;
+                }
+                reply = new HttpReply(conn, request, request.KeepAlive && !bodyUnread);
+                await SendMissAsync(route, request, reply);
+                if (bodyUnread)
+                {
+                    await conn.LingerAsync(); // the body may still be on its way: take and drop it for a moment
+                    return;
+                }
+            }
+            else
+            {
+                try
+                {
+                    ReadOnlyMemory<byte> body = default;
+                    if (framing.Kind != HttpBodyKind.None)
+                    {
+                        (body, status, why) = await ReadBodyAsync(conn, head, framing);
+                        if (status != 0)
+                        {
+                            ReleaseBody(conn); // before the error reply and its linger, which may take seconds
+                            await SendErrorAsync(conn, status, why!);
+                            return;
+                        }
+                    }
+                    var request = NewRequest(conn, head, path, query, body);
+                    if (route!.IsPrefix) request.RouteRest = route.Rest(path);
+                    RequestCount++;
+                    reply = new HttpReply(conn, request, request.KeepAlive);
+                    if (!await AnswerAsync(conn, request, reply, handler)) return;
+                }
+                finally
+                {
+                    ReleaseBody(conn);
+                }
+            }
             if (reply.CloseAfter || conn.Broken)
             {
                 // Pipelined requests the client sent after this one stay unanswered: let it read
@@ -63,22 +119,20 @@ public sealed partial class HttpServer
         }
     }
 
-    /// <summary>Routes the request and runs its handler; false when the connection must end now.</summary>
-    private async ValueTask<bool> AnswerAsync(HttpServerConnection conn, HttpRequest request, HttpReply reply)
+    private static HttpRequest NewRequest(HttpServerConnection conn, HttpHead head, string path, string query, ReadOnlyMemory<byte> body) =>
+        new(head.Method, head.Target, path, query, head.Version, head.Fields, body, conn.Stream.RemoteEndPoint, head.KeepAlive);
+
+    /// <summary>Answers a request no handler takes: 404 for a path with no route, 405 (and Allow) for a method its route lacks.</summary>
+    private static ValueTask SendMissAsync(HttpRoute? route, HttpRequest request, HttpReply reply)
     {
-        var route = FindRoute(request.Path);
-        if (route is null)
-        {
-            await reply.SendTextAsync(404, "404 Not Found\n");
-            return true;
-        }
-        if (route.Find(request.Method) is not { } handler)
-        {
-            reply.Headers.Set("Allow", route.Allow);
-            await reply.SendTextAsync(405, $"405 Method Not Allowed: {request.Method} (allowed: {route.Allow})\n");
-            return true;
-        }
-        if (route.IsPrefix) request.RouteRest = route.Rest(request.Path);
+        if (route is null) return reply.SendTextAsync(404, "404 Not Found\n");
+        reply.Headers.Set("Allow", route.Allow);
+        return reply.SendTextAsync(405, $"405 Method Not Allowed: {request.Method} (allowed: {route.Allow})\n");
+    }
+
+    /// <summary>Runs the request's handler and ends its reply; false when the connection must end now.</summary>
+    private async ValueTask<bool> AnswerAsync(HttpServerConnection conn, HttpRequest request, HttpReply reply, HttpHandler handler)
+    {
         try
         {
             await handler(request, reply);
@@ -98,10 +152,10 @@ public sealed partial class HttpServer
     }
 
     /// <summary>
-    /// Waits for the next request and reads it whole. Null and status 0: the client left, or
+    /// Waits for the next request and reads its head. Null and status 0: the client left, or
     /// idled past its time. Null and a status: the error reply to send before closing.
     /// </summary>
-    private async ValueTask<(HttpRequest? Request, int Status, string? Why)> ReadRequestAsync(HttpServerConnection conn, bool first)
+    private async ValueTask<(HttpHead? Head, int Status, string? Why)> ReadRequestHeadAsync(HttpServerConnection conn, bool first)
     {
         var options = Options;
         var stream = conn.Stream;
@@ -147,7 +201,7 @@ public sealed partial class HttpServer
         {
             headScope?.Dispose();
         }
-        return await ReadRequestBodyAsync(conn, head);
+        return (head, 0, null);
     }
 
     /// <summary>The error status for a malformed request.</summary>
@@ -156,6 +210,7 @@ public sealed partial class HttpServer
         HttpViolation.LineTooLong => e.InStartLine ? 414 : 431,
         HttpViolation.HeaderSectionTooLong or HttpViolation.TooManyHeaders => 431,
         HttpViolation.UnsupportedTransferEncoding => 501,
+        HttpViolation.AmbiguousFraming => 400,
         _ => 400,
     };
 
@@ -168,6 +223,7 @@ public sealed partial class HttpServer
     {
         if (conn.Broken || conn.Stream.IsClosed) return;
         var reply = new HttpReply(conn, null, keepAlive: false);
+        if (status == 503) reply.Headers.Set("Retry-After", "1"); // the budget frees as handlers return
         var scope = CancelScope.FailAfter(conn.Server.Options.RequestHeadTimeout);
         try
         {

@@ -1,8 +1,8 @@
 // HttpServer: a small HTTP/1.1 server on a TcpServer, one tasklet per connection.
 //
-// Each connection's tasklet loops: wait for a request, read its head (HttpWire) and its whole
-// body, route it, run the handler, end the reply, and go round again while the connection is
-// kept alive; pipelined requests are thus answered in order. Closing drains: no new
+// Each connection's tasklet loops: wait for a request, read its head (HttpWire), route it, read
+// its whole body (only for a request a handler takes), run the handler, end the reply, and go
+// round again while the connection is kept alive; pipelined requests are thus answered in order. Closing drains: no new
 // connections, idle ones closed at once, the others end after their current reply, and those
 // still busy when the drain runs out are killed (TcpServer.CloseAsync).
 using System.Diagnostics;

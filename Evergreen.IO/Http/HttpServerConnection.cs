@@ -1,3 +1,10 @@
+// The send timeout: a write the kernel takes at once costs nothing more, so a reply to a client
+// that reads pays no timer. Only a write that has to wait opens a cancel scope of SendTimeout,
+// after the write has parked: the scope's deadline aborts the park it finds, whenever it was
+// registered. Writes are cut into slices of at most 64 KiB, each with its own scope, so the time
+// measures progress (nginx's send_timeout: between two writes), not the length of the reply. A
+// write that times out closes the connection with a reset: the client is not reading, and the
+// bytes the kernel still holds for it would otherwise stay until TCP gives up.
 using System.Buffers;
 using System.Diagnostics;
 
@@ -16,6 +23,9 @@ internal sealed class HttpServerConnection
 
     /// <summary>The most bytes a closing connection reads and drops before it closes anyway.</summary>
     private const int LingerBytes = 1024 * 1024;
+
+    /// <summary>The most bytes one write hands the stream: each slice gets its own send timeout.</summary>
+    internal const int SendSliceBytes = 64 * 1024;
 
     private ArrayBufferWriter<byte>? _held;
 
@@ -45,8 +55,11 @@ internal sealed class HttpServerConnection
     /// <summary>True while waiting for the first byte of a request: <see cref="HttpServer.CloseAsync"/> closes such connections at once.</summary>
     public bool Idle { get; set; }
 
-    /// <summary>A write failed: the client is gone, and the connection only has to end.</summary>
+    /// <summary>A write failed or timed out: the client is gone, and the connection only has to end.</summary>
     public bool Broken { get; private set; }
+
+    /// <summary>Bytes of the current request's body buffer counted in the server's <see cref="HttpServer.BodyBytesHeld"/>.</summary>
+    public long BodyBytesHeld { get; set; }
 
     /// <summary>Writes what <see cref="Out"/> holds and empties it. A yield point when the write waits.</summary>
     public ValueTask FlushAsync()
@@ -61,9 +74,15 @@ internal sealed class HttpServerConnection
         Out.ResetWrittenCount();
     }
 
-    /// <summary>Writes <paramref name="data"/> (after <see cref="Out"/> was flushed); a failure marks the connection broken.</summary>
+    /// <summary>
+    /// Writes <paramref name="data"/> (after <see cref="Out"/> was flushed) under the send timeout;
+    /// a failure marks the connection broken, and a timeout also closes it. A yield point when the
+    /// write waits; a cancelled write leaves the connection unusable.
+    /// </summary>
+    /// <exception cref="IOException">The client is gone, or took nothing for <see cref="HttpServerOptions.SendTimeout"/>.</exception>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data)
     {
+        if (data.Length > SendSliceBytes) return WriteSlicesAsync(data);
         ValueTask write;
         try
         {
@@ -74,10 +93,20 @@ internal sealed class HttpServerConnection
             Broken = true;
             throw;
         }
-        return write.IsCompletedSuccessfully ? default : AwaitWriteAsync(write);
+        if (write.IsCompletedSuccessfully) return default;
+        // The write is parked (or waits its turn): the scope's deadline aborts that park.
+        return AwaitWriteAsync(write, CancelScope.FailAfter(Server.Options.SendTimeout));
     }
 
-    private async ValueTask AwaitWriteAsync(ValueTask write)
+    private async ValueTask WriteSlicesAsync(ReadOnlyMemory<byte> data)
+    {
+        for (int at = 0; at < data.Length; at += SendSliceBytes)
+        {
+            await WriteAsync(data.Slice(at, Math.Min(SendSliceBytes, data.Length - at)));
+        }
+    }
+
+    private async ValueTask AwaitWriteAsync(ValueTask write, CancelScope scope)
     {
         try
         {
@@ -87,6 +116,17 @@ internal sealed class HttpServerConnection
         {
             Broken = true;
             throw;
+        }
+        catch (TimeoutException e) when (HttpSession.IsExpiryOf(e, scope))
+        {
+            Broken = true;
+            Stream.CloseWithReset(); // libuv cancels the abandoned write and frees its memory
+            var timeout = Server.Options.SendTimeout;
+            throw new IOException($"the client at {Peer} took none of the reply for {CancelScope.Format(timeout)} (SendTimeout): connection closed", e);
+        }
+        finally
+        {
+            scope.Dispose();
         }
     }
 

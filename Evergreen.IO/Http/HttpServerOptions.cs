@@ -13,6 +13,8 @@ public sealed class HttpServerOptions
     private int _maxHeadBytes = 64 * 1024;
     private int _maxHeaderCount = 100;
     private long _maxBodyBytes = 1024 * 1024;
+    private long _maxBodyBytesInFlight = 64 * 1024 * 1024;
+    private TimeSpan _sendTimeout = TimeSpan.FromSeconds(60);
     private TimeSpan _keepAliveTimeout = TimeSpan.FromSeconds(5);
     private TimeSpan _requestHeadTimeout = TimeSpan.FromSeconds(10);
     private string _serverName = "Evergreen";
@@ -45,9 +47,10 @@ public sealed class HttpServerOptions
     }
 
     /// <summary>
-    /// The largest request body, in bytes (the whole body is read before the handler runs). Default
-    /// 1 MiB. A larger <c>Content-Length</c> is answered 413 before a byte of the body is read; a
-    /// chunked body that grows past it, 413 as soon as it does.
+    /// The largest request body, in bytes (the whole body is read before the handler runs, into a
+    /// buffer that grows as the bytes arrive). Default 1 MiB. A larger <c>Content-Length</c> is
+    /// answered 413 before a byte of the body is read; a chunked body whose next chunk would take
+    /// it past the limit, 413 as soon as that chunk's size line arrives.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative, or over <see cref="Array.MaxLength"/>.</exception>
     public long MaxBodyBytes
@@ -58,6 +61,38 @@ public sealed class HttpServerOptions
             if (value < 0 || value > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(MaxBodyBytes), value, $"MaxBodyBytes must be between 0 and {Array.MaxLength}");
             _maxBodyBytes = value;
         }
+    }
+
+    /// <summary>
+    /// The most bytes of request bodies the whole server holds at once, across all connections:
+    /// a body's buffer counts from its first byte until its handler returns. Default 64 MiB. A
+    /// request whose body would take the total past it is answered 503 (Service Unavailable, with
+    /// <c>Retry-After</c>) at once and its connection closed, as an overloaded proxy does; bodies
+    /// already held are not affected, and the budget frees as their handlers return. Waiting for
+    /// room instead would let a few slow uploads hold the rest up, each keeping half a body.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public long MaxBodyBytesInFlight
+    {
+        get => _maxBodyBytesInFlight;
+        set
+        {
+            if (value < 0) throw new ArgumentOutOfRangeException(nameof(MaxBodyBytesInFlight), value, "MaxBodyBytesInFlight cannot be negative");
+            _maxBodyBytesInFlight = value;
+        }
+    }
+
+    /// <summary>
+    /// How long a reply may make no progress: a write to the client that the kernel does not take
+    /// within it (the client does not read, its window stays shut) closes the connection, and the
+    /// handler's write throws an <see cref="IOException"/>. Default 60 s, as nginx's
+    /// <c>send_timeout</c>. The time runs per write of at most 64 KiB, not for the whole reply.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set => _sendTimeout = Positive(value, nameof(SendTimeout));
     }
 
     /// <summary>How long a keep-alive connection may stay idle between requests before the server closes it. Default 5 s.</summary>

@@ -38,4 +38,12 @@ public enum HttpViolation
 
     /// <summary>The connection ended inside the message head.</summary>
     HeadTooShort,
+
+    /// <summary>
+    /// A request whose length two parsers could read two ways (RFC 9112 §11.2, request
+    /// smuggling): both <c>Content-Length</c> and <c>Transfer-Encoding</c>, two
+    /// <c>Transfer-Encoding</c> fields, <c>chunked</c> applied twice or not last, or whitespace
+    /// after it. A server answers 400 and closes.
+    /// </summary>
+    AmbiguousFraming,
 }

@@ -107,12 +107,27 @@ internal static partial class HttpWire
         if (name.IsEmpty) throw BadHeader(line, "a header line with an empty name", peer, request);
         if (name[^1] is (byte)' ' or (byte)'\t') throw BadHeader(line, "whitespace between a header name and its colon", peer, request);
         if (!IsToken(name)) throw BadHeader(line, "a header name with a character outside the token set", peer, request);
-        var value = line[(colon + 1)..].Trim(" \t"u8);
+        var raw = line[(colon + 1)..];
+        var value = raw.Trim(" \t"u8);
         foreach (byte b in value)
         {
-            if (b is 0 or (byte)'\r' or (byte)'\n') throw BadHeader(line, "a NUL, CR or LF inside a header value", peer, request);
+            // field-value is VCHAR, obs-text, SP and HTAB (RFC 9110 §5.5). A response's odd
+            // control byte is tolerated (the client is its last reader), but for NUL, CR and LF,
+            // which §5.5 says to reject; a request's is refused, since a proxy in front of us may
+            // have read the line differently.
+            if (b < 0x20 && b != (byte)'\t' || b == 0x7f)
+            {
+                if (request || b is 0 or (byte)'\r' or (byte)'\n') throw BadHeader(line, $"the control byte 0x{b:x2} inside a header value", peer, request);
+            }
         }
-        into.AddUnchecked(Intern(name, s_knownNames), Latin1(value));
+        var known = Intern(name, s_knownNames);
+        if (request && value.Length != raw.Length && raw[^1] is (byte)' ' or (byte)'\t' && ReferenceEquals(known, "Transfer-Encoding"))
+        {
+            // "chunked\t": nginx reads it as an unknown coding, we (per §5.5) as chunked.
+            throw new MalformedHttpException(HttpViolation.AmbiguousFraming,
+                $"bad header line \"{Shown(line)}\" (whitespace after the Transfer-Encoding value: a proxy may read another coding)", peer, request);
+        }
+        into.AddUnchecked(known, Latin1(value));
     }
 
     private static MalformedHttpException BadStart(ReadOnlySpan<byte> line, string why, string peer, bool request) =>
@@ -145,23 +160,51 @@ internal static partial class HttpWire
         return new HttpBodyFraming(HttpBodyKind.UntilClose);
     }
 
-    /// <summary>How a request's body is delimited (RFC 9112 §6.3); may clear <see cref="HttpHead.KeepAlive"/>.</summary>
-    /// <exception cref="MalformedHttpException">A bad Content-Length, or a transfer coding other than chunked.</exception>
+    /// <summary>
+    /// How a request's body is delimited (RFC 9112 §6.3), refusing every shape two parsers could
+    /// read two ways (§11.2, request smuggling): a request has at most one Transfer-Encoding
+    /// field, chunked exactly once and last, and never a Content-Length beside it.
+    /// </summary>
+    /// <exception cref="MalformedHttpException">A bad or ambiguous length, or a transfer coding other than chunked.</exception>
     public static HttpBodyFraming RequestFraming(HttpHead head, string? peer = null)
     {
         var fields = head.Fields;
         if (fields.Contains("Transfer-Encoding"))
         {
-            if (!LastCodingIsChunked(fields) || !OnlyChunked(fields))
+            var codings = fields.GetAll("Transfer-Encoding");
+            // §6.1: "A server MAY reject a request that contains both Content-Length and
+            // Transfer-Encoding [...] Regardless, the server MUST close the connection": we reject.
+            if (fields.Contains("Content-Length")) throw Ambiguous("both Content-Length and Transfer-Encoding", codings, peer);
+            if (codings.Count > 1) throw Ambiguous("two Transfer-Encoding fields", codings, peer);
+            int chunked = CountChunked(codings[0]);
+            // §6.1: "A sender MUST NOT apply the chunked transfer coding more than once".
+            if (chunked > 1) throw Ambiguous("chunked applied more than once", codings, peer);
+            // §6.3: "If a Transfer-Encoding header field is present in a request and the chunked
+            // transfer coding is not the final encoding, [...] the server MUST respond with the
+            // 400 (Bad Request) status code and then close the connection."
+            if (!LastCodingIsChunked(fields)) throw Ambiguous("chunked is not the last coding", codings, peer);
+            if (chunked != 1 || codings[0].Contains(','))
             {
                 throw new MalformedHttpException(HttpViolation.UnsupportedTransferEncoding,
-                    $"Transfer-Encoding \"{string.Join(", ", fields.GetAll("Transfer-Encoding"))}\" (only chunked is supported)", peer, inRequest: true);
+                    $"Transfer-Encoding \"{codings[0]}\" (only chunked is supported)", peer, inRequest: true);
             }
-            if (fields.Contains("Content-Length")) head.KeepAlive = false;
             return new HttpBodyFraming(HttpBodyKind.Chunked);
         }
         long length = ContentLength(fields, peer, request: true);
         return length > 0 ? new HttpBodyFraming(HttpBodyKind.Length, length) : HttpBodyFraming.None;
+    }
+
+    private static MalformedHttpException Ambiguous(string what, IReadOnlyList<string> codings, string? peer) =>
+        new(HttpViolation.AmbiguousFraming, $"{what} (Transfer-Encoding \"{string.Join("\", \"", codings)}\"): a proxy may read another length", peer, inRequest: true);
+
+    private static int CountChunked(string value)
+    {
+        int count = 0;
+        foreach (var range in value.AsSpan().Split(','))
+        {
+            if (value.AsSpan(range).Trim(" \t").Equals("chunked", StringComparison.OrdinalIgnoreCase)) count++;
+        }
+        return count;
     }
 
     private static bool LastCodingIsChunked(HttpFields fields)
@@ -170,18 +213,6 @@ internal static partial class HttpWire
         var last = all[^1].AsSpan();
         int comma = last.LastIndexOf(',');
         return last[(comma + 1)..].Trim(" \t").Equals("chunked", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static bool OnlyChunked(HttpFields fields)
-    {
-        foreach (var value in fields.GetAll("Transfer-Encoding"))
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                if (!value.AsSpan(range).Trim(" \t").Equals("chunked", StringComparison.OrdinalIgnoreCase)) return false;
-            }
-        }
-        return true;
     }
 
     /// <summary>The Content-Length, -1 if absent; several equal values count as one (RFC 9110 §8.6).</summary>
