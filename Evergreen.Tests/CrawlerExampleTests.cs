@@ -130,7 +130,7 @@ public partial class CrawlerExampleTests
     [InlineData("--concurrency", "0", "--concurrency takes a whole number from 1 to 10000, not '0'")]
     [InlineData("--timeout", "soon", "--timeout takes seconds")]
     [InlineData("--max-depth", null, "--max-depth needs a value")]
-    [InlineData("--allow-host", "a/b", "--allow-host takes a host name or host:port")]
+    [InlineData("--allow-host", "a/b", "--allow-host takes [http:// or https://]HOST[:PORT]")]
     [InlineData("ftp://example.com/", null, "the start URL must be an http or https URL")]
     [InlineData("--frobnicate", null, "unknown option --frobnicate")]
     public void ABadCommandLine_IsAClearErrorWithExitCode2(string arg, string? value, string message)

@@ -27,6 +27,7 @@ public sealed class Crawler
 {
     private readonly CrawlOptions _options;
     private readonly HttpSession _client;
+    private readonly HttpSession _robotsClient;
     private readonly Frontier _frontier;
     private readonly HostPolicy _hosts;
     private readonly CrawlStats _stats = new();
@@ -58,7 +59,22 @@ public sealed class Crawler
             FirstByteTimeout = options.Timeout,
             ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
         });
-        _frontier = new Frontier(options.MaxPages, options.MaxDepth, options.IsAllowedHost);
+        // robots.txt has a session of its own: HttpSession refuses a streamed body whose
+        // Content-Length is over MaxBodyBytes before a byte is read, and RFC 9309 §2.5 wants the
+        // first 500 KiB of any robots.txt, however large. RobotsTxt.ReadBodyAsync bounds what is
+        // read; the pages' limit does not apply to a body read only in part. Its requests say
+        // "Connection: close", so it never keeps a second connection to an origin open.
+        _robotsClient = new HttpSession(new HttpSessionOptions
+        {
+            UserAgent = options.UserAgent,
+            MaxConnectionsPerOrigin = 1, // one robots.txt fetch per origin at a time (HostPolicy)
+            MaxRedirects = 0, // FetchRobotsAsync follows them itself, on the allowed origins only
+            MaxBodyBytes = Array.MaxLength,
+            TotalTimeout = options.Timeout,
+            FirstByteTimeout = options.Timeout,
+            ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
+        });
+        _frontier = new Frontier(options.MaxPages, options.MaxDepth, options.IsInScope);
         _hosts = new HostPolicy(options.EffectivePerHost, options.Delay, options.ObeyRobots ? FetchRobotsAsync : null);
     }
 
@@ -122,6 +138,7 @@ public sealed class Crawler
             _workers = null;
             _stats.Stop();
             await _client.DisposeAsync();
+            await _robotsClient.DisposeAsync();
         }
     }
 
@@ -252,23 +269,26 @@ public sealed class Crawler
     }
 
     /// <summary>
-    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB), up to five
-    /// redirects followed on the allowed hosts (one elsewhere, or more, counts as unavailable),
+    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB, whatever its
+    /// size: the rest is not read), up to five
+    /// redirects followed on the allowed origins (one elsewhere, or more, counts as unavailable),
     /// 4xx allows all, 5xx or no answer disallows all. Not a page: no record.
     /// </summary>
     private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
     {
         using var slot = await _hosts.EnterAsync(robotsUrl);
+        var close = new HttpFields();
+        close.Set("Connection", "close");
         var url = robotsUrl;
         for (int redirects = 0; redirects <= 5; redirects++)
         {
             try
             {
-                await using var response = await _client.SendAsync("GET", url, streamBody: true);
+                await using var response = await _robotsClient.SendAsync("GET", url, headers: close, streamBody: true);
                 if (IsRedirect(response.StatusCode))
                 {
                     var next = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, url) : null;
-                    if (next is null || !_options.IsAllowedHost(next)) return RobotsTxt.AllowAll;
+                    if (next is null || !_options.IsInScope(next)) return RobotsTxt.AllowAll;
                     url = next;
                     continue;
                 }
