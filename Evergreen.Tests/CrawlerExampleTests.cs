@@ -126,6 +126,82 @@ public partial class CrawlerExampleTests
         }
     }
 
+    /// <summary>Waits (at most 30 s) for the process to end; its exit code, stdout and stderr.</summary>
+    private static async Task<(int Code, string Out, string Err)> EndOf(Process process, Task<string> stdout, Task<string> stderr)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("the crawler did not stop within 30 s of SIGINT");
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>A Ctrl-C stopped the crawl as promised: exit 130, the summary, a JSONL of complete lines.</summary>
+    private static void AssertStoppedGracefully((int Code, string Out, string Err) run, string output, string when)
+    {
+        Assert.True(run.Code == 130 && run.Out.Contains("Crawl stopped.") && run.Err.Contains("crawler: stopping"),
+            $"SIGINT {when}: exit code {run.Code}\nstdout: {run.Out}\nstderr: {run.Err}");
+        Assert.True(File.Exists(output), $"SIGINT {when}: no {output}");
+        var paths = ReadJsonl(output);
+        Assert.Equal(paths.Count, paths.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CtrlC_AtTheEarliest_StopsTheCrawl_Exit130_WithAValidJsonl()
+    {
+        // 1. The moment the crawler's own code shows (its output file appears): it must stop
+        //    gracefully. (A handler installed late left SIGINT's default action there, which
+        //    killed the process: no summary, a JSONL that was never written.)
+        for (int round = 0; round < 3; round++)
+        {
+            string output = TempPath($"early-{round}.jsonl");
+            using var process = Start("--output", output);
+            try
+            {
+                var stdout = process.StandardOutput.ReadToEndAsync();
+                var stderr = process.StandardError.ReadToEndAsync();
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (!File.Exists(output) && !process.HasExited && DateTime.UtcNow < deadline) await Task.Delay(1);
+                Assert.True(File.Exists(output), $"the crawler never created {output}");
+                Assert.Equal(0, SendSignal(process.Id, SIGINT));
+                AssertStoppedGracefully(await EndOf(process, stdout, stderr), output, "as the output file appeared");
+            }
+            finally
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                File.Delete(output);
+            }
+        }
+        // 2. Right after the process starts. Before .NET runs the program's first line nothing of
+        //    the crawler exists to catch SIGINT, and its default action ends the process (exit
+        //    status 130, nothing written); from the program's first line on, it stops gracefully.
+        for (int round = 0; round < 3; round++)
+        {
+            string output = TempPath($"at-start-{round}.jsonl");
+            using var process = Start("--output", output);
+            try
+            {
+                Assert.Equal(0, SendSignal(process.Id, SIGINT));
+                var stdout = process.StandardOutput.ReadToEndAsync();
+                var stderr = process.StandardError.ReadToEndAsync();
+                var run = await EndOf(process, stdout, stderr);
+                if (File.Exists(output) || run.Out.Length > 0 || run.Err.Length > 0) AssertStoppedGracefully(run, output, "right after the start");
+                else Assert.Equal(130, run.Code);
+            }
+            finally
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                File.Delete(output);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("--concurrency", "0", "--concurrency takes a whole number from 1 to 10000, not '0'")]
     [InlineData("--timeout", "soon", "--timeout takes seconds")]

@@ -197,6 +197,24 @@ public class CrawlerTests
     }
 
     [Fact]
+    public void Cancel_BeforeRunAsync_MakesItFetchNothing_AndReturnAtOnce()
+    {
+        // Ctrl-C while the command is still setting up (the demo site, the output file).
+        TestLoop.Run(async () =>
+        {
+            await using var site = new DemoSite(Pages);
+            site.Start();
+            var crawler = new WebCrawler(DemoOptions(site), keepRecords: true);
+            crawler.Cancel();
+            await crawler.RunAsync();
+            Assert.True(crawler.WasCancelled);
+            Assert.Empty(crawler.Records);
+            Assert.Empty(site.Requests);
+            Assert.True(crawler.Frontier.IsDone);
+        });
+    }
+
+    [Fact]
     public void TheStaticSite_ServedAsFiles_IsCrawledExactlyAsExpected()
     {
         // What bench/crawl and the nginx test do, with Evergreen's own file server.

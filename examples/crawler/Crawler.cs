@@ -145,14 +145,16 @@ public sealed class Crawler
     /// <summary>
     /// Stops the crawl (Ctrl-C): kills the workers, so fetches in flight end at once and are
     /// recorded as "cancelled"; queued URLs are not fetched. <see cref="RunAsync()"/> then
-    /// returns. Not a yield point; calling it again, or when no crawl runs, does nothing.
+    /// returns. Called before <see cref="RunAsync()"/> (a Ctrl-C while the crawl is being set up),
+    /// it makes that call fetch nothing and return at once. Either way <see cref="WasCancelled"/>
+    /// is then true. Not a yield point; calling it again, or after the crawl ended, does nothing.
     /// </summary>
     public void Cancel()
     {
-        if (_workers is not { } workers || _frontier.IsDone) return;
+        if (_frontier.IsDone) return; // ended, or cancelled already
         WasCancelled = true;
         _frontier.Close();
-        workers.CancelAll();
+        _workers?.CancelAll();
     }
 
     /// <summary>One worker: take a URL, crawl it, hand it back; until the frontier is done.</summary>
