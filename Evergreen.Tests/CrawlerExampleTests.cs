@@ -77,15 +77,16 @@ public partial class CrawlerExampleTests
             var (code, stdout, stderr) = Run("--output", output);
             Assert.True(code == 0, $"exit code {code}\n{stdout}\n{stderr}");
             Assert.StartsWith("Crawling http://127.0.0.1:", stdout);
-            Assert.Contains("(demo site, 3000 pages): 64 tasklets, 64 per host", stdout);
+            Assert.Contains($", the demo site: 3,000 content pages, {DemoSite.ExpectedPaths(3000).Count:N0} URLs in a full crawl.", stdout);
+            Assert.Contains("64 worker tasklets, at most 64 fetches at once per origin. Ctrl-C stops.", stdout);
             Assert.Contains("Crawl done.", stdout);
-            foreach (var label in new[] { "pages:", "pages/s", "errors:", "http 404 ×", "http 500 ×1", "redirect loop ×1", "fetch time:", "p50", "p99", "disallowed by robots.txt", "output:" })
+            foreach (var label in new[] { "fetched:", "URLs/s", "errors:", "http 404 ×", "http 500 ×1", "redirect loop ×1", "fetch time:", "p50", "p99", "disallowed by robots.txt", "output:" })
             {
                 Assert.Contains(label, stdout);
             }
             var paths = ReadJsonl(output);
             Assert.Equal(DemoSite.ExpectedPaths(3000).Order(StringComparer.Ordinal), paths.Order(StringComparer.Ordinal));
-            Assert.Contains($"{paths.Count:N0} fetched", stdout);
+            Assert.Contains($"fetched:     {paths.Count:N0} URLs in ", stdout);
         }
         finally
         {
@@ -107,6 +108,8 @@ public partial class CrawlerExampleTests
             string? line;
             while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith('[')) head.AppendLine(line);
             Assert.True(line is not null, $"the crawl ended before it could be interrupted: {head}");
+            Assert.Contains(" URLs fetched (", line);
+            Assert.Contains("; workers: ", line); // what the workers are doing, not "0 fetching"
             var stdout = process.StandardOutput.ReadToEndAsync();
             Assert.Equal(0, SendSignal(process.Id, SIGINT));
             Assert.True(process.WaitForExit(15_000), "the crawler did not stop within 15 s of SIGINT");
@@ -214,7 +217,7 @@ public partial class CrawlerExampleTests
         var (code, _, stderr) = value is null ? Run(arg) : Run(arg, value);
         Assert.Equal(2, code);
         Assert.Contains(message, stderr);
-        Assert.Contains("crawler --help", stderr);
+        Assert.Contains($"Run 'dotnet {CrawlerDll()} --help' for the options.", stderr); // how it was run
     }
 
     [Fact]

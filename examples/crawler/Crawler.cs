@@ -34,6 +34,7 @@ public sealed class Crawler
     private readonly JsonlWriter? _output;
     private readonly List<CrawlRecord>? _records;
     private readonly Action<CrawlRecord>? _onRecord;
+    private readonly int[] _doing = new int[Enum.GetValues<WorkerActivity>().Length];
     private TaskGroup? _workers;
     private bool _started;
 
@@ -93,8 +94,11 @@ public sealed class Crawler
     /// <summary>Every record so far, if the crawler was made to keep them (else empty).</summary>
     public IReadOnlyList<CrawlRecord> Records => (IReadOnlyList<CrawlRecord>?)_records ?? [];
 
-    /// <summary>Requests on the wire right now.</summary>
-    public int ActiveFetches { get; private set; }
+    /// <summary>Requests on the wire right now (the workers <see cref="WorkerActivity.Fetching"/>).</summary>
+    public int ActiveFetches => _doing[(int)WorkerActivity.Fetching];
+
+    /// <summary>How many worker tasklets are doing <paramref name="activity"/> right now. Loop thread.</summary>
+    public int WorkersDoing(WorkerActivity activity) => _doing[(int)activity];
 
     /// <summary>Whether <see cref="Cancel"/> stopped the crawl before the frontier was done.</summary>
     public bool WasCancelled { get; private set; }
@@ -160,8 +164,11 @@ public sealed class Crawler
     /// <summary>One worker: take a URL, crawl it, hand it back; until the frontier is done.</summary>
     private async Task WorkerAsync()
     {
-        while (await _frontier.NextAsync() is { } page)
+        while (true)
         {
+            FrontierEntry? page;
+            using (Doing(WorkerActivity.WaitingForUrl)) page = await _frontier.NextAsync();
+            if (page is null) return;
             try
             {
                 await CrawlAsync(page);
@@ -176,7 +183,9 @@ public sealed class Crawler
     /// <summary>Crawls one page: fetches it (if robots.txt allows), queues its links, records it.</summary>
     private async Task CrawlAsync(FrontierEntry page)
     {
-        if (!await _hosts.IsAllowedAsync(page.Url)) return; // robots.txt says no: never fetched
+        bool allowed;
+        using (Doing(WorkerActivity.WaitingForRobots)) allowed = await _hosts.IsAllowedAsync(page.Url);
+        if (!allowed) return; // robots.txt says no: never fetched
         var (record, html) = await FetchAsync(page);
         if (html is not null)
         {
@@ -185,7 +194,7 @@ public sealed class Crawler
             IReadOnlyList<Uri> links;
             try
             {
-                links = await Offload.RunAsync(() => LinkExtractor.Extract(html, page.Url));
+                using (Doing(WorkerActivity.Parsing)) links = await Offload.RunAsync(() => LinkExtractor.Extract(html, page.Url));
             }
             catch (TaskletExit)
             {
@@ -204,27 +213,27 @@ public sealed class Crawler
     /// </summary>
     private async Task<(CrawlRecord Record, string? Html)> FetchAsync(FrontierEntry page)
     {
-        using var slot = await _hosts.EnterAsync(page.Url); // this host's share, after its delay
-        long started = Stopwatch.GetTimestamp();
-        ActiveFetches++;
-        try
+        AsyncReleaser slot;
+        using (Doing(WorkerActivity.WaitingForHostSlot)) slot = await _hosts.EnterAsync(page.Url); // this origin's share, after its delay
+        using (slot)
+        using (Doing(WorkerActivity.Fetching))
         {
-            await using var response = await _client.GetAsync(page.Url);
-            var record = Describe(page, response, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return (record, response.IsSuccess && IsHtml(response.ContentType) ? response.Text : null);
-        }
-        catch (TaskletExit)
-        {
-            Record(Failed(page, CrawlErrors.Cancelled, started));
-            throw;
-        }
-        catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
-        {
-            return (Failed(page, error, started), null);
-        }
-        finally
-        {
-            ActiveFetches--;
+            long started = Stopwatch.GetTimestamp();
+            try
+            {
+                await using var response = await _client.GetAsync(page.Url);
+                var record = Describe(page, response, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return (record, response.IsSuccess && IsHtml(response.ContentType) ? response.Text : null);
+            }
+            catch (TaskletExit)
+            {
+                Record(Failed(page, CrawlErrors.Cancelled, started));
+                throw;
+            }
+            catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
+            {
+                return (Failed(page, error, started), null);
+            }
         }
     }
 
@@ -257,6 +266,18 @@ public sealed class Crawler
         if (chain.Count > _options.MaxRedirects) return CrawlErrors.TooManyRedirects;
         _frontier.TryAdd(new FrontierEntry(target, page.Depth, chain));
         return null;
+    }
+
+    /// <summary>Counts a worker as doing <paramref name="activity"/> until the result is disposed (a struct: nothing allocated).</summary>
+    private ActivityScope Doing(WorkerActivity activity)
+    {
+        _doing[(int)activity]++;
+        return new ActivityScope(_doing, activity);
+    }
+
+    private readonly struct ActivityScope(int[] counts, WorkerActivity activity) : IDisposable
+    {
+        public void Dispose() => counts[(int)activity]--;
     }
 
     private CrawlRecord Failed(FrontierEntry page, string error, long started) =>

@@ -21,7 +21,7 @@ if (options is null)
         return 0;
     }
     Console.Error.WriteLine($"crawler: {error}");
-    Console.Error.WriteLine("Run 'crawler --help' for the options.");
+    Console.Error.WriteLine($"Run '{CommandName.Current} --help' for the options.");
     return 2;
 }
 
@@ -46,17 +46,23 @@ static async Task<int> CrawlAsync(CrawlOptions options)
     // puts libuv's back and re-raises the signal, so the loop still gets it.)
     Crawler? crawler = null;
     JsonlWriter? output = null;
+    ProgressView? view = null;
     int interrupts = 0;
     var onInterrupt = EventLoop.Current.AddSignalHandler(2, () => // SIGINT
     {
         if (++interrupts == 1)
         {
-            Console.Error.WriteLine($"crawler: stopping, cancelling {crawler?.ActiveFetches ?? 0} fetches in flight (Ctrl-C again quits at once)");
+            string line = $"crawler: stopping, cancelling {crawler?.ActiveFetches ?? 0} fetches in flight (Ctrl-C again quits at once)";
+            // On the terminal the live view shows it inside its frame: a line written to the
+            // terminal while the view redraws itself lands inside the frame and breaks it.
+            view?.ShowStopping(line);
+            if (view is not { IsLive: true } || Console.IsErrorRedirected) Console.Error.WriteLine(line);
             crawler?.Cancel();
         }
         else
         {
             output?.Dispose();
+            if (view is { IsLive: true }) Console.Out.Write("\u001b[?25h\n"); // the live view hides the cursor
             Environment.Exit(130);
         }
     });
@@ -86,10 +92,9 @@ static async Task<int> CrawlAsync(CrawlOptions options)
 
         using (output)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Crawling {options.StartUrl}{(demo is null ? "" : $" (demo site, {options.DemoPages} pages)")}: {options.Concurrency} tasklets, {options.EffectivePerHost} per host. Ctrl-C stops."));
+            int? demoUrls = demo?.ExpectedUrls(options.MaxDepth, options.ObeyRobots, options.MaxRedirects).Count;
+            Console.WriteLine(ProgressView.Header(options, demoUrls));
 
-            ProgressView? view = null;
             crawler = new Crawler(options, output, onRecord: record => view?.Add(record));
             if (interrupts > 0) crawler.Cancel(); // Ctrl-C came while the crawl was being set up
             view = ProgressView.Start(crawler, options.StartUrl!.ToString(), live: terminal, plain: Console.Out);
