@@ -205,6 +205,84 @@ public partial class CrawlerExampleTests
         }
     }
 
+    /// <summary>The process whose command line starts with dotnet and holds <paramref name="marker"/>, or 0.</summary>
+    private static int FindDotnetProcess(string marker)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                var argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (Path.GetFileName(argv[0]) == "dotnet" && argv.Contains(marker)) return pid;
+            }
+            catch (IOException)
+            {
+                // it ended meanwhile
+            }
+        }
+        return 0;
+    }
+
+    [Fact]
+    public async Task CtrlC_OnATerminal_ShowsTheStoppingLineInsideTheLiveView_NotAcrossIt()
+    {
+        // script(1) gives the crawler a pseudo-terminal for stdout and stderr, as a user's
+        // terminal would: the live view runs. A line written to the terminal while the view
+        // redraws lands inside its frame and breaks it; the stopping line must be drawn by the view.
+        string output = TempPath("terminal.jsonl");
+        var start = new ProcessStartInfo("script", ["-qfec", $"dotnet '{CrawlerDll()}' --concurrency 2 --output '{output}'", "/dev/null"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "xterm-256color";
+        using var script = Process.Start(start)!;
+        try
+        {
+            var screen = new System.Text.StringBuilder();
+            var reading = Task.Run(async () =>
+            {
+                var buffer = new char[4096];
+                int n;
+                while ((n = await script.StandardOutput.ReadAsync(buffer)) > 0)
+                {
+                    lock (screen) screen.Append(buffer, 0, n);
+                }
+            });
+            var stderr = script.StandardError.ReadToEndAsync();
+            int crawler = 0;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline && !script.HasExited)
+            {
+                bool live;
+                lock (screen) live = screen.ToString().Contains("Evergreen crawler");
+                if (live && (crawler = FindDotnetProcess(output)) != 0) break;
+                await Task.Delay(20);
+            }
+            Assert.True(crawler != 0, $"the live view never showed: {screen}");
+            Assert.Equal(0, SendSignal(crawler, SIGINT));
+            var (code, _, _) = await EndOf(script, Task.FromResult(""), stderr);
+            await reading;
+            Assert.Equal(130, code);
+            // The terminal's text: escape sequences out, each carriage return or newline a line.
+            string text = System.Text.RegularExpressions.Regex.Replace(screen.ToString(), "\u001b\\[[0-9;?]*[A-Za-z]", "");
+            var lines = text.Split('\n', '\r');
+            var stoppingLines = lines.Where(l => l.Contains("crawler: stopping")).ToList();
+            Assert.NotEmpty(stoppingLines);
+            Assert.All(stoppingLines, l => Assert.StartsWith("│ crawler: stopping", l.TrimStart()));
+            Assert.Contains(lines, l => l.Contains("Crawl stopped"));
+            ReadJsonl(output);
+        }
+        finally
+        {
+            if (!script.HasExited) script.Kill(entireProcessTree: true);
+            File.Delete(output);
+        }
+    }
+
     [Theory]
     [InlineData("--concurrency", "0", "--concurrency takes a whole number from 1 to 10000, not '0'")]
     [InlineData("--timeout", "soon", "--timeout takes seconds")]
