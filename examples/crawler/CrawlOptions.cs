@@ -36,7 +36,7 @@ public sealed class CrawlOptions
     /// </summary>
     public List<OriginPattern> AllowHosts { get; } = [];
 
-    /// <summary>The least time between two requests to one host (<c>--delay</c>); zero means none.</summary>
+    /// <summary>The least time between the starts of two requests to one origin (<c>--delay</c>); zero means none.</summary>
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
 
     /// <summary>The longest one fetch may take, connect to last byte (<c>--timeout</c>).</summary>
@@ -99,18 +99,18 @@ public sealed class CrawlOptions
           --per-host N        fetches at once per origin (default 8; the demo site: --concurrency)
           --max-depth N       follow links N levels from the start URL (default 10)
           --max-pages N       take at most N URLs into the frontier (default 10000)
-          --allow-host ORIGIN also crawl ORIGIN, repeatable; by default only the start
+          --allow-host ORIGIN also crawl ORIGIN; repeatable. By default only the start
                               URL's origin (scheme, host and port) is crawled.
-                              https://cdn.example.org       that host over https, any port
-                              https://cdn.example.org:8443  that origin only
-                              cdn.example.org[:PORT]        the start URL's scheme (http for
-                                                            an http start URL, never both)
-          --delay SECONDS     least time between two requests to one host (default 0)
+                                https://cdn.example.org       that host over https, any port
+                                https://cdn.example.org:8443  that origin only
+                                cdn.example.org[:PORT]        over the start URL's scheme only
+          --delay SECONDS     least time between two requests to one origin (default 0)
           --timeout SECONDS   longest time for one fetch, connect to last byte (default 15)
           --user-agent UA     the User-Agent header (default EvergreenCrawler/1.0 (+...))
           --no-robots         do not fetch or obey robots.txt
           --output FILE       write one JSON object per fetched URL to FILE (JSONL)
-          --demo-pages N      pages in the demo site (default 3000)
+          --demo-pages N      content pages in the demo site (default 3000; a full crawl
+                              fetches more URLs: sections, redirects, errors, files, traps)
           --help              this text
 
         Ctrl-C stops the crawl: fetches in flight are cancelled, the output file is complete.
