@@ -292,10 +292,10 @@ public sealed class Crawler
     }
 
     /// <summary>
-    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB, whatever its
-    /// size: the rest is not read), up to five
-    /// redirects followed on the allowed origins (one elsewhere, or more, counts as unavailable),
-    /// 4xx allows all, 5xx or no answer disallows all. Not a page: no record.
+    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB, however large it
+    /// is: the rest is not read), up to five redirects followed on the allowed origins (one
+    /// elsewhere, or more, counts as unavailable), 4xx allows all, 5xx or no answer disallows all.
+    /// Not a page: no record.
     /// </summary>
     private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
     {

@@ -8,7 +8,6 @@
 // and recorded as such, the JSONL output is complete, the summary is printed. A second Ctrl-C
 // quits at once.
 
-using System.Globalization;
 using Evergreen;
 using Evergreen.Crawler;
 
