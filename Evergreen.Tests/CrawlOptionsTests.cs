@@ -20,7 +20,7 @@ public class CrawlOptionsTests
             "--user-agent", "TestBot/2", "--no-robots", "--output", "out.jsonl", "--demo-pages", "100");
         Assert.Equal(new Uri("http://example.org/start"), o.StartUrl);
         Assert.Equal((16, 2, 3, 500), (o.Concurrency, o.PerHost, o.MaxDepth, o.MaxPages));
-        Assert.Equal(["example.org", "cdn.example.org:8443"], o.AllowHosts);
+        Assert.Equal(["example.org", "cdn.example.org:8443"], o.AllowHosts.Select(a => a.ToString()));
         Assert.Equal((TimeSpan.FromSeconds(0.25), TimeSpan.FromSeconds(2.5)), (o.Delay, o.Timeout));
         Assert.Equal(("TestBot/2", false, "out.jsonl", 100), (o.UserAgent, o.ObeyRobots, o.OutputPath, o.DemoPages));
     }
@@ -41,23 +41,46 @@ public class CrawlOptionsTests
     [Theory]
     [InlineData("http://site.test/", "http://site.test/x", true)]
     [InlineData("http://site.test/", "http://site.test:80/x", true)]
-    [InlineData("http://site.test/", "https://site.test/x", false)] // another port
+    [InlineData("http://site.test/", "https://site.test/x", false)] // another scheme and port
     [InlineData("http://site.test:8080/", "http://site.test:8080/x", true)]
+    [InlineData("http://site.test:8080/", "https://site.test:8080/x", false)] // same host and port, another scheme: another origin
+    [InlineData("https://site.test:8443/", "http://site.test:8443/x", false)]
     [InlineData("http://site.test:8080/", "http://site.test/x", false)]
     [InlineData("http://site.test/", "http://www.site.test/x", false)]
-    public void ByDefault_OnlyTheStartUrlsHostAndPort_AreAllowed(string start, string url, bool allowed) =>
-        Assert.Equal(allowed, new CrawlOptions { StartUrl = new Uri(start) }.IsAllowedHost(new Uri(url)));
+    public void ByDefault_OnlyTheStartUrlsOrigin_IsInScope(string start, string url, bool inScope) =>
+        Assert.Equal(inScope, new CrawlOptions { StartUrl = new Uri(start) }.IsInScope(new Uri(url)));
 
     [Fact]
-    public void AllowHost_WithoutAPort_AllowsEveryPort_WithOneOnlyThatPort()
+    public void AllowHost_AddsOrigins_ABareHostMeaningTheStartUrlsScheme_NoPortMeaningAnyPort()
     {
-        var o = Parse("http://a.test/", "--allow-host", "b.test", "--allow-host", "c.test:81", "--allow-host", "[::1]:8080");
-        Assert.True(o.IsAllowedHost(new Uri("http://b.test:9999/")));
-        Assert.True(o.IsAllowedHost(new Uri("https://b.test/")));
-        Assert.True(o.IsAllowedHost(new Uri("http://c.test:81/")));
-        Assert.False(o.IsAllowedHost(new Uri("http://c.test/")));
-        Assert.False(o.IsAllowedHost(new Uri("http://a.test/"))); // given hosts replace the default
-        Assert.True(o.IsAllowedHost(new Uri("http://[::1]:8080/")));
+        var o = Parse("http://a.test/", "--allow-host", "b.test", "--allow-host", "c.test:81", "--allow-host", "[::1]:8080",
+            "--allow-host", "https://secure.test", "--allow-host", "HTTPS://one.test:8443/");
+        Assert.True(o.IsInScope(new Uri("http://b.test:9999/")));
+        Assert.False(o.IsInScope(new Uri("https://b.test/"))); // a bare host: the start URL's scheme only
+        Assert.True(o.IsInScope(new Uri("http://c.test:81/")));
+        Assert.False(o.IsInScope(new Uri("http://c.test/")));
+        Assert.False(o.IsInScope(new Uri("https://c.test:81/")));
+        Assert.True(o.IsInScope(new Uri("http://a.test/"))); // the start URL's origin stays in
+        Assert.False(o.IsInScope(new Uri("https://a.test/")));
+        Assert.True(o.IsInScope(new Uri("http://[::1]:8080/")));
+        Assert.True(o.IsInScope(new Uri("https://secure.test/")));
+        Assert.True(o.IsInScope(new Uri("https://secure.test:8443/")));
+        Assert.False(o.IsInScope(new Uri("http://secure.test/")));
+        Assert.True(o.IsInScope(new Uri("https://one.test:8443/")));
+        Assert.False(o.IsInScope(new Uri("https://one.test/")));
+        Assert.Equal(["b.test", "c.test:81", "[::1]:8080", "https://secure.test", "https://one.test:8443"], o.AllowHosts.Select(a => a.ToString()));
+    }
+
+    [Theory]
+    [InlineData("ftp://a.test")]
+    [InlineData("a.test/path")]
+    [InlineData("http://")]
+    [InlineData("http://a.test/x")]
+    [InlineData("user@a.test")]
+    public void AllowHost_ThatIsNotAnOrigin_IsRefused(string value)
+    {
+        Assert.Null(CrawlOptions.Parse(["--allow-host", value], out string? error));
+        Assert.Equal($"--allow-host takes [http:// or https://]HOST[:PORT], such as https://cdn.example.org or 127.0.0.1:8080, not '{value}'", error);
     }
 
     [Theory]

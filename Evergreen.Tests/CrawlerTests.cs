@@ -152,8 +152,8 @@ public class CrawlerTests
             await using var site = new DemoSite(Pages);
             var endPoint = site.Start();
             var options = DemoOptions(site);
-            options.AllowHosts.Add($"127.0.0.1:{endPoint.Port}");
-            options.AllowHosts.Add("localhost"); // any port
+            options.AllowHosts.Add(OriginPattern.Parse($"127.0.0.1:{endPoint.Port}"));
+            options.AllowHosts.Add(OriginPattern.Parse("localhost")); // any port, the start URL's scheme
             var crawler = await WebCrawler.RunAsync(options);
             string alias = $"http://localhost:{endPoint.Port}/offsite.html";
             Assert.True(crawler.Records.Select(r => r.Url).ToHashSet().SetEquals(site.ExpectedUrls().Append(alias)));
@@ -193,6 +193,24 @@ public class CrawlerTests
             Assert.Equal(crawler.Records.Count, lines.Length - 1);
             foreach (var line in lines[..^1]) JsonDocument.Parse(line).Dispose();
             crawler.Cancel(); // after the end: nothing
+        });
+    }
+
+    [Fact]
+    public void Cancel_BeforeRunAsync_MakesItFetchNothing_AndReturnAtOnce()
+    {
+        // Ctrl-C while the command is still setting up (the demo site, the output file).
+        TestLoop.Run(async () =>
+        {
+            await using var site = new DemoSite(Pages);
+            site.Start();
+            var crawler = new WebCrawler(DemoOptions(site), keepRecords: true);
+            crawler.Cancel();
+            await crawler.RunAsync();
+            Assert.True(crawler.WasCancelled);
+            Assert.Empty(crawler.Records);
+            Assert.Empty(site.Requests);
+            Assert.True(crawler.Frontier.IsDone);
         });
     }
 
@@ -239,6 +257,61 @@ public class CrawlerTests
             Assert.Equal("refused", Assert.Single(crawler.Records).Error);
             var error = await Assert.ThrowsAsync<InvalidOperationException>(() => crawler.RunAsync());
             Assert.Contains("runs once", error.Message);
+        });
+    }
+
+    [Fact]
+    public void AnHttpsLink_ToTheStartUrlsOwnHostAndPort_IsAnotherOrigin_AndIsNotFetched()
+    {
+        // An origin is scheme, host and port (RFC 6454): https://127.0.0.1:PORT is not the plain
+        // http://127.0.0.1:PORT site, and fetching it would send a TLS hello to a plain-HTTP port.
+        TestLoop.Run(async () =>
+        {
+            int port = 0;
+            await using var server = new RawHttpServer(async (request, conn) =>
+            {
+                await RawHttpServer.Send(conn, request.Target switch
+                {
+                    "/robots.txt" => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                    "/" => RawHttpServer.Ok($"<a href=https://127.0.0.1:{port}/secure>tls</a><a href=/plain>plain</a>", "Content-Type: text/html\r\n"),
+                    _ => RawHttpServer.Ok("ok", "Content-Type: text/plain\r\n"),
+                });
+                return true;
+            });
+            port = server.Port;
+            var crawler = await WebCrawler.RunAsync(new CrawlOptions { StartUrl = new Uri(server.Url("/")), Concurrency = 1 });
+            Assert.Equal([server.Url("/"), server.Url("/plain")], crawler.Records.Select(r => r.Url).Order(StringComparer.Ordinal));
+            Assert.Equal(1, crawler.Frontier.OffSite);
+            Assert.Equal(2, server.Accepted); // robots.txt's (closed after it) and the pages' one: none for a TLS hello
+            Assert.Equal(["/robots.txt", "/", "/plain"], server.Requests.Select(r => r.Target));
+        });
+    }
+
+    [Fact]
+    public void ARobotsTxtOverTheBodyLimit_IsReadForItsFirst500KiB_AndObeyed()
+    {
+        // RFC 9309 §2.5: a crawler parses at least the first 500 KiB. A robots.txt whose
+        // Content-Length is over the page limit is not "unreachable" (which disallows the site).
+        TestLoop.Run(async () =>
+        {
+            string rules = "User-agent: *\nDisallow: /no\n";
+            string padding = string.Concat(Enumerable.Repeat("# a long comment line, repeated until the file is large\n", 40_000)); // ~2 MiB
+            await using var server = new RawHttpServer(async (request, conn) =>
+            {
+                await RawHttpServer.Send(conn, request.Target switch
+                {
+                    "/robots.txt" => RawHttpServer.Ok(rules + padding + "Disallow: /yes\n", "Content-Type: text/plain\r\n"), // past 500 KiB: ignored
+                    "/" => RawHttpServer.Ok("<a href=/no>no</a><a href=/yes>yes</a>", "Content-Type: text/html\r\n"),
+                    _ => RawHttpServer.Ok("ok", "Content-Type: text/plain\r\n"),
+                });
+                return request.Target != "/robots.txt";
+            });
+            var options = new CrawlOptions { StartUrl = new Uri(server.Url("/")), MaxBodyBytes = 1 << 20 };
+            var crawler = await WebCrawler.RunAsync(options);
+            Assert.Equal([server.Url("/"), server.Url("/yes")], crawler.Records.Select(r => r.Url).Order(StringComparer.Ordinal));
+            Assert.Equal(1, crawler.Hosts.Disallowed);
+            Assert.Equal(1, crawler.Hosts.RobotsFor(options.StartUrl)!.RuleCount);
+            Assert.DoesNotContain(server.Requests, r => r.Target == "/no");
         });
     }
 }

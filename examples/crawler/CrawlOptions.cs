@@ -16,7 +16,7 @@ public sealed class CrawlOptions
     public int Concurrency { get; set; } = 64;
 
     /// <summary>
-    /// How many fetches one host (host:port) gets at once (<c>--per-host</c>); null is 8, or
+    /// How many fetches one origin (scheme, host, port) gets at once (<c>--per-host</c>); null is 8, or
     /// <see cref="Concurrency"/> for the demo site, which is ours to hammer.
     /// </summary>
     public int? PerHost { get; set; }
@@ -31,12 +31,12 @@ public sealed class CrawlOptions
     public int MaxPages { get; set; } = 10_000;
 
     /// <summary>
-    /// Hosts (host, or host:port) the crawler may fetch from (<c>--allow-host</c>); empty means the
-    /// start URL's host and port.
+    /// Origins crawled besides the start URL's (<c>--allow-host</c>, see <see cref="OriginPattern"/>);
+    /// empty means the start URL's origin (scheme, host and port) only.
     /// </summary>
-    public List<string> AllowHosts { get; } = [];
+    public List<OriginPattern> AllowHosts { get; } = [];
 
-    /// <summary>The least time between two requests to one host (<c>--delay</c>); zero means none.</summary>
+    /// <summary>The least time between the starts of two requests to one origin (<c>--delay</c>); zero means none.</summary>
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
 
     /// <summary>The longest one fetch may take, connect to last byte (<c>--timeout</c>).</summary>
@@ -69,18 +69,22 @@ public sealed class CrawlOptions
     /// <summary>The per-host bound in force: <see cref="PerHost"/>, or its default.</summary>
     public int EffectivePerHost => PerHost ?? (IsDemo ? Concurrency : Math.Min(8, Concurrency));
 
-    /// <summary>Whether <paramref name="url"/>'s host may be fetched from (see <see cref="AllowHosts"/>).</summary>
-    public bool IsAllowedHost(Uri url)
+    /// <summary>
+    /// Whether <paramref name="url"/> is in the crawl: its origin (scheme, host and port, RFC 6454)
+    /// is the start URL's, or one of <see cref="AllowHosts"/> admits it. False before
+    /// <see cref="StartUrl"/> is set.
+    /// </summary>
+    public bool IsInScope(Uri url)
     {
-        if (AllowHosts.Count == 0)
+        if (StartUrl is not { } start) return false;
+        if (url.Port == start.Port && string.Equals(url.Scheme, start.Scheme, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(url.Host, start.Host, StringComparison.OrdinalIgnoreCase))
         {
-            return StartUrl is not null && url.Port == StartUrl.Port && string.Equals(url.Host, StartUrl.Host, StringComparison.OrdinalIgnoreCase);
+            return true;
         }
-        string hostPort = $"{url.Host}:{url.Port}";
         foreach (var allowed in AllowHosts)
         {
-            // "host" allows that host on any port, "host:port" that port only.
-            if (string.Equals(allowed, url.Host, StringComparison.OrdinalIgnoreCase) || string.Equals(allowed, hostPort, StringComparison.OrdinalIgnoreCase)) return true;
+            if (allowed.Admits(url, start)) return true;
         }
         return false;
     }
@@ -92,17 +96,21 @@ public sealed class CrawlOptions
         Crawls URL (http or https), or with no URL a built-in demo site served in the same process.
 
           --concurrency N     worker tasklets fetching at once (default 64)
-          --per-host N        fetches at once per host:port (default 8; the demo site: --concurrency)
+          --per-host N        fetches at once per origin (default 8; the demo site: --concurrency)
           --max-depth N       follow links N levels from the start URL (default 10)
           --max-pages N       take at most N URLs into the frontier (default 10000)
-          --allow-host HOST   may fetch from HOST or HOST:PORT; repeatable
-                              (default: the start URL's host and port)
-          --delay SECONDS     least time between two requests to one host (default 0)
+          --allow-host ORIGIN also crawl ORIGIN; repeatable. By default only the start
+                              URL's origin (scheme, host and port) is crawled.
+                                https://cdn.example.org       that host over https, any port
+                                https://cdn.example.org:8443  that origin only
+                                cdn.example.org[:PORT]        over the start URL's scheme only
+          --delay SECONDS     least time between two requests to one origin (default 0)
           --timeout SECONDS   longest time for one fetch, connect to last byte (default 15)
           --user-agent UA     the User-Agent header (default EvergreenCrawler/1.0 (+...))
           --no-robots         do not fetch or obey robots.txt
           --output FILE       write one JSON object per fetched URL to FILE (JSONL)
-          --demo-pages N      pages in the demo site (default 3000)
+          --demo-pages N      content pages in the demo site (default 3000; a full crawl
+                              fetches more URLs: sections, redirects, errors, files, traps)
           --help              this text
 
         Ctrl-C stops the crawl: fetches in flight are cancelled, the output file is complete.
@@ -142,7 +150,7 @@ public sealed class CrawlOptions
                     case "--max-depth": options.MaxDepth = Int(arg, Value(), 0, 1_000_000); break;
                     case "--max-pages": options.MaxPages = Int(arg, Value(), 1, 100_000_000); break;
                     case "--demo-pages": options.DemoPages = Int(arg, Value(), 10, 1_000_000); break;
-                    case "--allow-host": options.AllowHosts.Add(Host(arg, Value())); break;
+                    case "--allow-host": options.AllowHosts.Add(Origin(arg, Value())); break;
                     case "--delay": options.Delay = Seconds(arg, Value(), allowZero: true); break;
                     case "--timeout": options.Timeout = Seconds(arg, Value(), allowZero: false); break;
                     case "--user-agent":
@@ -190,17 +198,8 @@ public sealed class CrawlOptions
         return TimeSpan.FromSeconds(value);
     }
 
-    /// <summary>"host" or "host:port", as <see cref="IsAllowedHost"/> compares them (lowercase, IPv6 in brackets).</summary>
-    private static string Host(string option, string text)
-    {
-        if (text.Length == 0 || text.IndexOfAny(['/', '@', '?', '#', ' ']) >= 0
-            || !Uri.TryCreate("http://" + text + "/", UriKind.Absolute, out var parsed) || parsed.Host.Length == 0)
-        {
-            throw new OptionException($"{option} takes a host name or host:port, such as example.com or 127.0.0.1:8080, not '{text}'");
-        }
-        bool hasPort = System.Text.RegularExpressions.Regex.IsMatch(text, @"(^[^:\[]*|\]):[0-9]+$");
-        return hasPort ? $"{parsed.Host}:{parsed.Port}" : parsed.Host;
-    }
+    private static OriginPattern Origin(string option, string text) => OriginPattern.TryParse(text)
+        ?? throw new OptionException($"{option} takes [http:// or https://]HOST[:PORT], such as https://cdn.example.org or 127.0.0.1:8080, not '{text}'");
 
     private static Uri ParseStartUrl(string text)
     {

@@ -14,7 +14,7 @@ public static class CrawlSummary
         var inv = CultureInfo.InvariantCulture;
         var rows = new List<(string, string)>
         {
-            ("pages", string.Format(inv, "{0:N0} fetched in {1:0.00} s: {2:N0} pages/s, {3}", stats.Pages, stats.Elapsed.TotalSeconds, stats.PagesPerSecond, Size(stats.Bytes))),
+            ("fetched", string.Format(inv, "{0:N0} URLs in {1:0.00} s: {2:N0} URLs/s, {3}", stats.Pages, stats.Elapsed.TotalSeconds, stats.PagesPerSecond, Size(stats.Bytes))),
             ("errors", stats.Errors == 0 ? "none" : string.Format(inv, "{0:N0}: {1}", stats.Errors,
                 string.Join(", ", stats.ErrorsByKind.OrderByDescending(e => e.Value).ThenBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key} ×{e.Value}")))),
             ("fetch time", string.Format(inv, "p50 {0:0.0} ms, p99 {1:0.0} ms", stats.FetchPercentile(50), stats.FetchPercentile(99))),

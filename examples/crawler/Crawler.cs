@@ -27,12 +27,14 @@ public sealed class Crawler
 {
     private readonly CrawlOptions _options;
     private readonly HttpSession _client;
+    private readonly HttpSession _robotsClient;
     private readonly Frontier _frontier;
     private readonly HostPolicy _hosts;
     private readonly CrawlStats _stats = new();
     private readonly JsonlWriter? _output;
     private readonly List<CrawlRecord>? _records;
     private readonly Action<CrawlRecord>? _onRecord;
+    private readonly int[] _doing = new int[Enum.GetValues<WorkerActivity>().Length];
     private TaskGroup? _workers;
     private bool _started;
 
@@ -58,7 +60,22 @@ public sealed class Crawler
             FirstByteTimeout = options.Timeout,
             ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
         });
-        _frontier = new Frontier(options.MaxPages, options.MaxDepth, options.IsAllowedHost);
+        // robots.txt has a session of its own: HttpSession refuses a streamed body whose
+        // Content-Length is over MaxBodyBytes before a byte is read, and RFC 9309 §2.5 wants the
+        // first 500 KiB of any robots.txt, however large. RobotsTxt.ReadBodyAsync bounds what is
+        // read; the pages' limit does not apply to a body read only in part. Its requests say
+        // "Connection: close", so it never keeps a second connection to an origin open.
+        _robotsClient = new HttpSession(new HttpSessionOptions
+        {
+            UserAgent = options.UserAgent,
+            MaxConnectionsPerOrigin = 1, // one robots.txt fetch per origin at a time (HostPolicy)
+            MaxRedirects = 0, // FetchRobotsAsync follows them itself, on the allowed origins only
+            MaxBodyBytes = Array.MaxLength,
+            TotalTimeout = options.Timeout,
+            FirstByteTimeout = options.Timeout,
+            ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
+        });
+        _frontier = new Frontier(options.MaxPages, options.MaxDepth, options.IsInScope);
         _hosts = new HostPolicy(options.EffectivePerHost, options.Delay, options.ObeyRobots ? FetchRobotsAsync : null);
     }
 
@@ -77,8 +94,11 @@ public sealed class Crawler
     /// <summary>Every record so far, if the crawler was made to keep them (else empty).</summary>
     public IReadOnlyList<CrawlRecord> Records => (IReadOnlyList<CrawlRecord>?)_records ?? [];
 
-    /// <summary>Requests on the wire right now.</summary>
-    public int ActiveFetches { get; private set; }
+    /// <summary>Requests on the wire right now (the workers <see cref="WorkerActivity.Fetching"/>).</summary>
+    public int ActiveFetches => _doing[(int)WorkerActivity.Fetching];
+
+    /// <summary>How many worker tasklets are doing <paramref name="activity"/> right now. Loop thread.</summary>
+    public int WorkersDoing(WorkerActivity activity) => _doing[(int)activity];
 
     /// <summary>Whether <see cref="Cancel"/> stopped the crawl before the frontier was done.</summary>
     public bool WasCancelled { get; private set; }
@@ -122,27 +142,33 @@ public sealed class Crawler
             _workers = null;
             _stats.Stop();
             await _client.DisposeAsync();
+            await _robotsClient.DisposeAsync();
         }
     }
 
     /// <summary>
     /// Stops the crawl (Ctrl-C): kills the workers, so fetches in flight end at once and are
     /// recorded as "cancelled"; queued URLs are not fetched. <see cref="RunAsync()"/> then
-    /// returns. Not a yield point; calling it again, or when no crawl runs, does nothing.
+    /// returns. Called before <see cref="RunAsync()"/> (a Ctrl-C while the crawl is being set up),
+    /// it makes that call fetch nothing and return at once. Either way <see cref="WasCancelled"/>
+    /// is then true. Not a yield point; calling it again, or after the crawl ended, does nothing.
     /// </summary>
     public void Cancel()
     {
-        if (_workers is not { } workers || _frontier.IsDone) return;
+        if (_frontier.IsDone) return; // ended, or cancelled already
         WasCancelled = true;
         _frontier.Close();
-        workers.CancelAll();
+        _workers?.CancelAll();
     }
 
     /// <summary>One worker: take a URL, crawl it, hand it back; until the frontier is done.</summary>
     private async Task WorkerAsync()
     {
-        while (await _frontier.NextAsync() is { } page)
+        while (true)
         {
+            FrontierEntry? page;
+            using (Doing(WorkerActivity.WaitingForUrl)) page = await _frontier.NextAsync();
+            if (page is null) return;
             try
             {
                 await CrawlAsync(page);
@@ -157,7 +183,9 @@ public sealed class Crawler
     /// <summary>Crawls one page: fetches it (if robots.txt allows), queues its links, records it.</summary>
     private async Task CrawlAsync(FrontierEntry page)
     {
-        if (!await _hosts.IsAllowedAsync(page.Url)) return; // robots.txt says no: never fetched
+        bool allowed;
+        using (Doing(WorkerActivity.WaitingForRobots)) allowed = await _hosts.IsAllowedAsync(page.Url);
+        if (!allowed) return; // robots.txt says no: never fetched
         var (record, html) = await FetchAsync(page);
         if (html is not null)
         {
@@ -166,7 +194,7 @@ public sealed class Crawler
             IReadOnlyList<Uri> links;
             try
             {
-                links = await Offload.RunAsync(() => LinkExtractor.Extract(html, page.Url));
+                using (Doing(WorkerActivity.Parsing)) links = await Offload.RunAsync(() => LinkExtractor.Extract(html, page.Url));
             }
             catch (TaskletExit)
             {
@@ -185,27 +213,27 @@ public sealed class Crawler
     /// </summary>
     private async Task<(CrawlRecord Record, string? Html)> FetchAsync(FrontierEntry page)
     {
-        using var slot = await _hosts.EnterAsync(page.Url); // this host's share, after its delay
-        long started = Stopwatch.GetTimestamp();
-        ActiveFetches++;
-        try
+        AsyncReleaser slot;
+        using (Doing(WorkerActivity.WaitingForHostSlot)) slot = await _hosts.EnterAsync(page.Url); // this origin's share, after its delay
+        using (slot)
+        using (Doing(WorkerActivity.Fetching))
         {
-            await using var response = await _client.GetAsync(page.Url);
-            var record = Describe(page, response, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return (record, response.IsSuccess && IsHtml(response.ContentType) ? response.Text : null);
-        }
-        catch (TaskletExit)
-        {
-            Record(Failed(page, CrawlErrors.Cancelled, started));
-            throw;
-        }
-        catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
-        {
-            return (Failed(page, error, started), null);
-        }
-        finally
-        {
-            ActiveFetches--;
+            long started = Stopwatch.GetTimestamp();
+            try
+            {
+                await using var response = await _client.GetAsync(page.Url);
+                var record = Describe(page, response, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return (record, response.IsSuccess && IsHtml(response.ContentType) ? response.Text : null);
+            }
+            catch (TaskletExit)
+            {
+                Record(Failed(page, CrawlErrors.Cancelled, started));
+                throw;
+            }
+            catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
+            {
+                return (Failed(page, error, started), null);
+            }
         }
     }
 
@@ -240,6 +268,18 @@ public sealed class Crawler
         return null;
     }
 
+    /// <summary>Counts a worker as doing <paramref name="activity"/> until the result is disposed (a struct: nothing allocated).</summary>
+    private ActivityScope Doing(WorkerActivity activity)
+    {
+        _doing[(int)activity]++;
+        return new ActivityScope(_doing, activity);
+    }
+
+    private readonly struct ActivityScope(int[] counts, WorkerActivity activity) : IDisposable
+    {
+        public void Dispose() => counts[(int)activity]--;
+    }
+
     private CrawlRecord Failed(FrontierEntry page, string error, long started) =>
         new(page.Url.AbsoluteUri, null, null, page.Depth, null, 0, 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error);
 
@@ -252,23 +292,26 @@ public sealed class Crawler
     }
 
     /// <summary>
-    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB), up to five
-    /// redirects followed on the allowed hosts (one elsewhere, or more, counts as unavailable),
-    /// 4xx allows all, 5xx or no answer disallows all. Not a page: no record.
+    /// An origin's robots.txt (RFC 9309 §2.3.1): 2xx parsed (its first 500 KiB, however large it
+    /// is: the rest is not read), up to five redirects followed on the allowed origins (one
+    /// elsewhere, or more, counts as unavailable), 4xx allows all, 5xx or no answer disallows all.
+    /// Not a page: no record.
     /// </summary>
     private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
     {
         using var slot = await _hosts.EnterAsync(robotsUrl);
+        var close = new HttpFields();
+        close.Set("Connection", "close");
         var url = robotsUrl;
         for (int redirects = 0; redirects <= 5; redirects++)
         {
             try
             {
-                await using var response = await _client.SendAsync("GET", url, streamBody: true);
+                await using var response = await _robotsClient.SendAsync("GET", url, headers: close, streamBody: true);
                 if (IsRedirect(response.StatusCode))
                 {
                     var next = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, url) : null;
-                    if (next is null || !_options.IsAllowedHost(next)) return RobotsTxt.AllowAll;
+                    if (next is null || !_options.IsInScope(next)) return RobotsTxt.AllowAll;
                     url = next;
                     continue;
                 }

@@ -6,7 +6,7 @@
 // marker puts it back for the next one before it leaves.
 //
 // Memory stays bounded on a link trap: once MaxPages URLs were taken in, new links are counted
-// and dropped, not stored; links deeper than MaxDepth and links to other hosts are never stored.
+// and dropped, not stored; links deeper than MaxDepth and links to other origins are never stored.
 // Loop thread only (no locks: every call runs on the crawl's loop).
 
 using Evergreen.Sync;
@@ -15,7 +15,7 @@ namespace Evergreen.Crawler;
 
 /// <summary>
 /// The crawl frontier: a FIFO of <see cref="FrontierEntry"/> with de-duplication of normalized
-/// URLs, the depth and page limits, and the host scope. Workers call <see cref="NextAsync"/> and
+/// URLs, the depth and page limits, and the origin scope. Workers call <see cref="NextAsync"/> and
 /// hand each page back with <see cref="Done"/>. Loop thread only.
 /// </summary>
 public sealed class Frontier
@@ -51,7 +51,7 @@ public sealed class Frontier
     /// <summary>Pages handed to workers and not handed back yet.</summary>
     public int Busy { get; private set; }
 
-    /// <summary>Links dropped because they lead to a host outside the crawl.</summary>
+    /// <summary>Links dropped because they lead to an origin outside the crawl (another scheme, host or port).</summary>
     public int OffSite { get; private set; }
 
     /// <summary>Links dropped because they are deeper than <see cref="MaxDepth"/>.</summary>
@@ -67,7 +67,7 @@ public sealed class Frontier
     public bool HasSeen(Uri url) => _seen.Contains(url.AbsoluteUri);
 
     /// <summary>
-    /// Takes <paramref name="entry"/> in unless its URL was seen, it is off the allowed hosts,
+    /// Takes <paramref name="entry"/> in unless its URL was seen, it is off the allowed origins,
     /// deeper than <see cref="MaxDepth"/>, or <see cref="MaxPages"/> were taken already. Not a
     /// yield point.
     /// </summary>

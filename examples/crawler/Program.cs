@@ -8,7 +8,6 @@
 // and recorded as such, the JSONL output is complete, the summary is printed. A second Ctrl-C
 // quits at once.
 
-using System.Globalization;
 using Evergreen;
 using Evergreen.Crawler;
 
@@ -21,7 +20,7 @@ if (options is null)
         return 0;
     }
     Console.Error.WriteLine($"crawler: {error}");
-    Console.Error.WriteLine("Run 'crawler --help' for the options.");
+    Console.Error.WriteLine($"Run '{CommandName.Current} --help' for the options.");
     return 2;
 }
 
@@ -38,53 +37,65 @@ return EventLoop.Run(() => CrawlAsync(options));
 
 static async Task<int> CrawlAsync(CrawlOptions options)
 {
-    bool terminal = !Console.IsOutputRedirected;
-    await using var demo = options.StartUrl is null ? new DemoSite(options.DemoPages) : null;
-    if (demo is not null)
-    {
-        demo.Start();
-        options.StartUrl = demo.RootUrl;
-        options.IsDemo = true;
-    }
-
+    // Ctrl-C is watched before anything else is done. Until the loop's handler is installed,
+    // SIGINT reaches the .NET runtime's, which ends the process at once: no summary, and an output
+    // file created but never written (that was the "early Ctrl-C" bug). A Ctrl-C while the demo
+    // site or the output is being set up now stops the crawl before it begins. (The first use of
+    // Console installs .NET's own SIGINT handler over libuv's; with no PosixSignalRegistration it
+    // puts libuv's back and re-raises the signal, so the loop still gets it.)
+    Crawler? crawler = null;
     JsonlWriter? output = null;
-    if (options.OutputPath is { } outputPath)
+    ProgressView? view = null;
+    int interrupts = 0;
+    var onInterrupt = EventLoop.Current.AddSignalHandler(2, () => // SIGINT
     {
-        try
+        if (++interrupts == 1)
         {
-            output = JsonlWriter.Create(outputPath);
+            string line = $"crawler: stopping, cancelling {crawler?.ActiveFetches ?? 0} fetches in flight (Ctrl-C again quits at once)";
+            // On the terminal the live view shows it inside its frame: a line written to the
+            // terminal while the view redraws itself lands inside the frame and breaks it.
+            view?.ShowStopping(line);
+            if (view is not { IsLive: true } || Console.IsErrorRedirected) Console.Error.WriteLine(line);
+            crawler?.Cancel();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        else
         {
-            Console.Error.WriteLine($"crawler: cannot write {outputPath}: {e.Message}");
-            return 1;
+            output?.Dispose();
+            if (view is { IsLive: true }) Console.Out.Write("\u001b[?25h\n"); // the live view hides the cursor
+            Environment.Exit(130);
         }
-    }
-
-    using (output)
+    });
+    try
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Crawling {options.StartUrl}{(demo is null ? "" : $" (demo site, {options.DemoPages} pages)")}: {options.Concurrency} tasklets, {options.EffectivePerHost} per host. Ctrl-C stops."));
+        bool terminal = !Console.IsOutputRedirected;
+        await using var demo = options.StartUrl is null ? new DemoSite(options.DemoPages) : null;
+        if (demo is not null)
+        {
+            demo.Start();
+            options.StartUrl = demo.RootUrl;
+            options.IsDemo = true;
+        }
 
-        ProgressView? view = null;
-        var crawler = new Crawler(options, output, onRecord: record => view?.Add(record));
-        var loop = EventLoop.Current;
-        int interrupts = 0;
-        var onInterrupt = loop.AddSignalHandler(2, () => // SIGINT
+        if (options.OutputPath is { } outputPath)
         {
-            if (++interrupts == 1)
+            try
             {
-                Console.Error.WriteLine($"crawler: stopping, cancelling {crawler.ActiveFetches} fetches in flight (Ctrl-C again quits at once)");
-                crawler.Cancel();
+                output = JsonlWriter.Create(outputPath);
             }
-            else
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                output?.Dispose();
-                Environment.Exit(130);
+                Console.Error.WriteLine($"crawler: cannot write {outputPath}: {e.Message}");
+                return 1;
             }
-        });
-        try
+        }
+
+        using (output)
         {
+            int? demoUrls = demo?.ExpectedUrls(options.MaxDepth, options.ObeyRobots, options.MaxRedirects).Count;
+            Console.WriteLine(ProgressView.Header(options, demoUrls));
+
+            crawler = new Crawler(options, output, onRecord: record => view?.Add(record));
+            if (interrupts > 0) crawler.Cancel(); // Ctrl-C came while the crawl was being set up
             view = ProgressView.Start(crawler, options.StartUrl!.ToString(), live: terminal, plain: Console.Out);
             try
             {
@@ -94,12 +105,12 @@ static async Task<int> CrawlAsync(CrawlOptions options)
             {
                 await view.DisposeAsync();
             }
+            CrawlSummary.Print(crawler, options.OutputPath, fancy: terminal);
+            return crawler.WasCancelled ? 130 : 0;
         }
-        finally
-        {
-            onInterrupt.Cancel();
-        }
-        CrawlSummary.Print(crawler, options.OutputPath, fancy: terminal);
-        return crawler.WasCancelled ? 130 : 0;
+    }
+    finally
+    {
+        onInterrupt.Cancel();
     }
 }

@@ -101,7 +101,7 @@ internal sealed class BaselineCrawl
     /// <summary>Frontier.TryAdd: seen, host scope, depth, page limit, in that order.</summary>
     private void TryAdd(Entry entry)
     {
-        if (!_settings.IsAllowedHost(entry.Url) || entry.Depth > _settings.MaxDepth) return;
+        if (!_settings.IsInScope(entry.Url) || entry.Depth > _settings.MaxDepth) return;
         lock (_admitGate)
         {
             if (_seen.Contains(entry.Url.AbsoluteUri) || _seen.Count >= _settings.MaxPages) return;
@@ -207,7 +207,7 @@ internal sealed class BaselineCrawl
                     if (IsRedirect(status))
                     {
                         var next = response.Headers.Location is { } location ? UrlNormalizer.Normalize(location.OriginalString, url) : null;
-                        if (next is null || !_settings.IsAllowedHost(next)) return RobotsTxt.AllowAll;
+                        if (next is null || !_settings.IsInScope(next)) return RobotsTxt.AllowAll;
                         url = next;
                         continue;
                     }

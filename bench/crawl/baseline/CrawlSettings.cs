@@ -12,8 +12,8 @@ internal sealed class CrawlSettings
           --per-host N        connections and requests in flight per host:port (default 8)
           --max-depth N       follow links N levels from the start URL (default 10)
           --max-pages N       take at most N URLs into the frontier (default 10000)
-          --allow-host HOST   may fetch from HOST (any port) or HOST:PORT; repeatable
-                              (default: the start URL's host and port)
+          --allow-host ORIGIN also crawl [http:// or https://]HOST[:PORT] (no scheme: the start
+                              URL's; no port: any); repeatable (default: the start URL's origin only)
           --timeout SEC       longest time for one fetch, connect to last byte (default 15)
           --user-agent UA     (default: the Evergreen crawler's)
           --no-robots         do not fetch or obey robots.txt
@@ -25,7 +25,7 @@ internal sealed class CrawlSettings
     public int PerHost { get; private set; } = 8;
     public int MaxDepth { get; private set; } = 10;
     public int MaxPages { get; private set; } = 10_000;
-    public List<string> AllowHosts { get; } = [];
+    public List<OriginPattern> AllowHosts { get; } = [];
     public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(15);
     public string UserAgent { get; private set; } = "EvergreenCrawler/1.0 (+https://github.com/evergreen-dotnet)";
     /// <summary>As examples/crawler (CrawlOptions.MaxBodyBytes): a body past this is "too large".</summary>
@@ -39,14 +39,17 @@ internal sealed class CrawlSettings
     /// <summary>"host:port", the per-host key.</summary>
     public static string HostKey(Uri url) => $"{url.Host}:{url.Port}";
 
-    /// <summary>As CrawlOptions.IsAllowedHost: the start URL's host and port, or "host" (any port) and "host:port" entries.</summary>
-    public bool IsAllowedHost(Uri url)
+    /// <summary>As CrawlOptions.IsInScope: the start URL's origin (scheme, host, port), or one an --allow-host pattern admits.</summary>
+    public bool IsInScope(Uri url)
     {
-        if (AllowHosts.Count == 0) return url.Port == Start.Port && string.Equals(url.Host, Start.Host, StringComparison.OrdinalIgnoreCase);
-        string hostPort = HostKey(url);
+        if (url.Port == Start.Port && string.Equals(url.Scheme, Start.Scheme, StringComparison.OrdinalIgnoreCase)
+            && string.Equals(url.Host, Start.Host, StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
         foreach (var allowed in AllowHosts)
         {
-            if (string.Equals(allowed, url.Host, StringComparison.OrdinalIgnoreCase) || string.Equals(allowed, hostPort, StringComparison.OrdinalIgnoreCase)) return true;
+            if (allowed.Admits(url, Start)) return true;
         }
         return false;
     }
@@ -70,7 +73,9 @@ internal sealed class CrawlSettings
                         ? d : throw new ArgumentException($"--max-depth needs a whole number, got '{args[i]}'");
                     break;
                 case "--max-pages": s.MaxPages = Positive(); break;
-                case "--allow-host": s.AllowHosts.Add(Value().ToLowerInvariant()); break;
+                case "--allow-host":
+                    s.AllowHosts.Add(OriginPattern.TryParse(Value()) ?? throw new ArgumentException($"--allow-host takes [http:// or https://]HOST[:PORT], got '{args[i]}'"));
+                    break;
                 case "--timeout":
                     s.Timeout = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out double sec) && sec > 0
                         ? TimeSpan.FromSeconds(sec) : throw new ArgumentException($"--timeout needs seconds, got '{args[i]}'");

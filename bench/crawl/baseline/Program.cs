@@ -1,7 +1,7 @@
 // The plain-.NET baseline crawler of bench/crawl: options, the run, the summary line.
 //
 //   baseline-crawler URL [--concurrency N] [--per-host N] [--max-depth N] [--max-pages N]
-//                        [--allow-host HOST[:PORT]]... [--timeout SEC] [--user-agent UA]
+//                        [--allow-host [SCHEME://]HOST[:PORT]]... [--timeout SEC] [--user-agent UA]
 //                        [--no-robots] [--output FILE.jsonl]
 //
 // The options mean what they mean for examples/crawler, so that bench/crawl/run can give both
