@@ -150,6 +150,36 @@ public class HttpSessionErrorTests
         });
     }
 
+    [Fact]
+    public void AStreamedBody_DeclaredOverTheLimit_CanBeReadUpToIt_AndFailsOnlyPastIt()
+    {
+        Run(async () =>
+        {
+            await using var server = new RawHttpServer(Always(Encoding.Latin1.GetString(WithBody("HTTP/1.1 200 OK\r\n", Encoding.ASCII.GetBytes(new string('s', 5000))))));
+            await using var http = new HttpSession(new HttpSessionOptions { MaxBodyBytes = 2000 });
+            await using (var response = await http.SendAsync("GET", new Uri(server.Url("/part")), streamBody: true))
+            {
+                var buffer = new byte[700];
+                int total = 0;
+                for (int n; total < 2000 && (n = await response.BodyStream.ReadAsync(buffer.AsMemory(0, Math.Min(700, 2000 - total)))) > 0;) total += n;
+                Assert.Equal(2000, total); // every byte up to the limit, though the head declared 5000
+            }
+            await using (var response = await http.SendAsync("GET", new Uri(server.Url("/all")), streamBody: true))
+            {
+                var buffer = new byte[700];
+                long total = 0;
+                var error = await Assert.ThrowsAsync<HttpBodyTooLargeException>(async () =>
+                {
+                    for (int n; (n = await response.BodyStream.ReadAsync(buffer)) > 0;) total += n;
+                });
+                Assert.Equal(2000, total);
+                Assert.Contains("MaxBodyBytes", error.Message);
+            }
+            Assert.Equal(0, http.ActiveConnectionCount + http.IdleConnectionCount);
+            await Assert.ThrowsAsync<HttpBodyTooLargeException>(async () => await http.GetAsync(server.Url("/buffered"))); // buffered: refused from the head
+        });
+    }
+
     [Theory]
     [InlineData("gzip")]
     [InlineData("br")]

@@ -6,7 +6,9 @@
 // Content-Length when there is one), a content-encoded one through a System.IO.Compression stream
 // over an HttpRawBodyStream. MaxBodyBytes is checked on both sides of the decoder: on the bytes
 // that arrive (so a huge compressed body stops early) and on the bytes decoded (so a small
-// compressed bomb stops at the limit, not when memory runs out).
+// compressed bomb stops at the limit, not when memory runs out). It counts bytes read, not the
+// Content-Length declared: a buffered body over it fails before its array is allocated, a
+// streamed one only when a read would pass it, so reading part of a huge body works.
 //
 // At the body's end the connection goes back to its pool if the response said keep-alive and the
 // reader saw the whole body (IsComplete); on any failure, a kill or a dispose before the end it is
@@ -134,8 +136,12 @@ public sealed partial class HttpResponse
         if (buffer.IsEmpty) return 0;
         try
         {
-            var framing = connection.Body.Framing;
-            if (framing.Kind == HttpBodyKind.Length && framing.Length > _maxBodyBytes) throw TooLarge();
+            // The limit applies to what is read, not to what the head declares: a streamed body
+            // can be read in part (a robots.txt's first 500 KiB) however large it says it is.
+            // A read asks for at most one byte past the limit, so every byte up to it is handed
+            // over and only a byte beyond it fails.
+            long room = _maxBodyBytes - _decoded + 1;
+            if (buffer.Length > room) buffer = buffer[..(int)room];
             int n;
             if (_coding == Coding.Identity)
             {

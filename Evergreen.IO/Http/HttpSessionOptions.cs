@@ -92,7 +92,10 @@ public sealed class HttpSessionOptions
     /// <summary>
     /// The largest body a response may have, counted after decompression (and before it: a
     /// compressed body over the limit fails too). Past it the request is aborted with
-    /// <see cref="HttpBodyTooLargeException"/> and the connection is closed. Default 16 MiB.
+    /// <see cref="HttpBodyTooLargeException"/> and the connection is closed. A buffered call
+    /// fails at once when the Content-Length is over it; a streamed one (<c>streamBody: true</c>)
+    /// counts what is read, so the first bytes of a larger body can be read and the response
+    /// disposed. Default 16 MiB.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
     public long MaxBodyBytes

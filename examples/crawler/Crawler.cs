@@ -27,7 +27,6 @@ public sealed class Crawler
 {
     private readonly CrawlOptions _options;
     private readonly HttpSession _client;
-    private readonly HttpSession _robotsClient;
     private readonly Frontier _frontier;
     private readonly HostPolicy _hosts;
     private readonly CrawlStats _stats = new();
@@ -56,21 +55,6 @@ public sealed class Crawler
             MaxConnectionsPerOrigin = options.EffectivePerHost,
             MaxRedirects = 0, // see the top of this file
             MaxBodyBytes = options.MaxBodyBytes,
-            TotalTimeout = options.Timeout,
-            FirstByteTimeout = options.Timeout,
-            ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
-        });
-        // robots.txt has a session of its own: HttpSession refuses a streamed body whose
-        // Content-Length is over MaxBodyBytes before a byte is read, and RFC 9309 §2.5 wants the
-        // first 500 KiB of any robots.txt, however large. RobotsTxt.ReadBodyAsync bounds what is
-        // read; the pages' limit does not apply to a body read only in part. Its requests say
-        // "Connection: close", so it never keeps a second connection to an origin open.
-        _robotsClient = new HttpSession(new HttpSessionOptions
-        {
-            UserAgent = options.UserAgent,
-            MaxConnectionsPerOrigin = 1, // one robots.txt fetch per origin at a time (HostPolicy)
-            MaxRedirects = 0, // FetchRobotsAsync follows them itself, on the allowed origins only
-            MaxBodyBytes = Array.MaxLength,
             TotalTimeout = options.Timeout,
             FirstByteTimeout = options.Timeout,
             ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
@@ -142,7 +126,6 @@ public sealed class Crawler
             _workers = null;
             _stats.Stop();
             await _client.DisposeAsync();
-            await _robotsClient.DisposeAsync();
         }
     }
 
@@ -300,14 +283,12 @@ public sealed class Crawler
     private async Task<RobotsTxt> FetchRobotsAsync(Uri robotsUrl)
     {
         using var slot = await _hosts.EnterAsync(robotsUrl);
-        var close = new HttpFields();
-        close.Set("Connection", "close");
         var url = robotsUrl;
         for (int redirects = 0; redirects <= 5; redirects++)
         {
             try
             {
-                await using var response = await _robotsClient.SendAsync("GET", url, headers: close, streamBody: true);
+                await using var response = await _client.SendAsync("GET", url, streamBody: true);
                 if (IsRedirect(response.StatusCode))
                 {
                     var next = response.Headers.Get("Location") is { } location ? UrlNormalizer.Normalize(location, url) : null;
@@ -316,7 +297,7 @@ public sealed class Crawler
                     continue;
                 }
                 if (!response.IsSuccess) return RobotsTxt.ForStatus(response.StatusCode, null, _options.UserAgent);
-                return RobotsTxt.Parse(await RobotsTxt.ReadBodyAsync(response.BodyStream), _options.UserAgent);
+                return RobotsTxt.Parse(await RobotsTxt.ReadBodyAsync(response.BodyStream, _options.MaxBodyBytes), _options.UserAgent);
             }
             catch (Exception e) when (CrawlErrors.Classify(e) is not null)
             {

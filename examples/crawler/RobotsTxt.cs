@@ -66,15 +66,17 @@ public sealed class RobotsTxt
 
     /// <summary>
     /// Reads a robots.txt body as UTF-8, stopping after <see cref="MaxBytes"/> bytes (RFC 9309
-    /// §2.5 lets a crawler ignore the rest), so a huge or endless body costs at most that.
+    /// §2.5 lets a crawler ignore the rest), or after <paramref name="limit"/> if that is less (a
+    /// crawl's body limit), so a huge or endless body costs at most that.
     /// </summary>
-    public static async Task<string> ReadBodyAsync(Stream body)
+    public static async Task<string> ReadBodyAsync(Stream body, long limit = MaxBytes)
     {
-        var buffer = new byte[16 * 1024];
+        int max = (int)Math.Min(MaxBytes, Math.Max(0, limit));
+        var buffer = new byte[Math.Min(16 * 1024, max)];
         int length = 0;
-        while (length < MaxBytes)
+        while (length < max)
         {
-            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(MaxBytes, buffer.Length * 2));
+            if (length == buffer.Length) Array.Resize(ref buffer, Math.Min(max, buffer.Length * 2));
             int read = await body.ReadAsync(buffer.AsMemory(length));
             if (read == 0) break;
             length += read;
