@@ -156,6 +156,7 @@ public partial class Tasklet
             error = kill;
         }
         _life = error is null ? Lifecycle.Completed : error is TaskletExit ? Lifecycle.Killed : Lifecycle.Failed;
+        AbortLeftoverPark();
         var loop = _ctx?.Loop;
         var supervisor = Supervisor;
         bool observed = (_flags & TaskletFlags.Observed) != 0 || supervisor is not null;
