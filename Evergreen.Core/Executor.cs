@@ -246,7 +246,6 @@ public abstract partial class Executor : IAsyncDisposable
             ReportUnobservedFailures();
             return default;
         }
-        if (_queue.Count > 0) OnQueued(); // workers on their way (IsIdle forgot any killed before it started)
         return WaitIdleAsync();
     }
 

@@ -195,6 +195,62 @@ public class TaskletPoolExecutorTests
         });
     }
 
+    /// <summary>
+    /// The bound holds on every path a worker ends by: counted wherever user code runs (each call,
+    /// each worker's cancellation callbacks, which fire as it is killed or fails, the loop's
+    /// report), there are never more live workers than MaxWorkers, and a worker's own failure (here
+    /// its next park refused, because a call left it parked) is reported, naming its executor.
+    /// </summary>
+    [Fact]
+    public void LiveWorkers_NeverOutnumberMaxWorkers_WhileCallsMisbehave()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        int most = 0;
+        Run(async () =>
+        {
+            var loop = EventLoop.Current;
+            void Count() => most = Math.Max(most, loop.LiveTasklets.Count(t => t.Name.StartsWith("TaskletPoolExecutor worker")));
+            loop.UnhandledException += (_, _) => Count();
+            async ValueTask LeftBehind() => await Tasklet.Sleep(TimeSpan.FromHours(1));
+            var pool = new TaskletPoolExecutor(2);
+            var futures = new List<Future>();
+            for (int i = 0; i < 12; i++)
+            {
+                int kind = i % 4;
+                futures.Add(pool.Submit(() =>
+                {
+                    Count();
+                    Tasklet.Current!.CancellationToken.Register(Count);
+                    switch (kind)
+                    {
+                        case 0: _ = LeftBehind(); break;     // leaves the worker parked: its next park is refused
+                        case 1: Tasklet.Current.Kill(); break; // the worker dies at its next park
+                        case 2: throw new FormatException("a call that fails");
+                    }
+                }));
+            }
+            for (int i = 0; i < futures.Count; i++)
+            {
+                if (i % 4 == 2) await Assert.ThrowsAsync<FormatException>(async () => await futures[i]);
+                else await futures[i];
+            }
+            // And a worker killed before its first step (its body never runs) is replaced too.
+            var more = Enumerable.Range(0, 4).Select(i => pool.Submit(() => { Count(); return i; })).ToList();
+            loop.LiveTasklets.First(t => t.Name.StartsWith("TaskletPoolExecutor worker")).Kill();
+            for (int i = 0; i < more.Count; i++) Assert.Equal(i, await more[i]);
+            await pool.ShutdownAsync();
+            Assert.Equal(0, loop.LiveTasklets.Count(t => t.Name.StartsWith("TaskletPoolExecutor worker")));
+        }, reports);
+        Assert.InRange(most, 1, 2);
+        Assert.Equal(3, reports.Count); // one per call that left its worker parked
+        Assert.All(reports, r =>
+        {
+            Assert.StartsWith("TaskletPoolExecutor worker", r.Tasklet?.Name);
+            Assert.Contains("TaskletPoolExecutor #", r.Source);
+            Assert.Contains("waits on one thing at a time", r.Exception.Message);
+        });
+    }
+
     [Fact]
     public void KillingATaskletWaitingOnAFuture_EndsItsWait_AndTheCallGoesOn()
     {
