@@ -160,7 +160,7 @@ public partial class Tasklet
         var loop = _ctx?.Loop;
         var supervisor = Supervisor;
         bool observed = (_flags & TaskletFlags.Observed) != 0 || supervisor is not null;
-        if (_x is { } x)
+        if ((error is null ? _x : Extras) is { } x) // a failure is kept even by a tasklet that never needed its extras
         {
             x.Error = error;
             x.PendingKill = null;

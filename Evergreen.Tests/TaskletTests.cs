@@ -286,6 +286,22 @@ public class TaskletTests
         Assert.StartsWith("Evergreen: unhandled exception in tasklet 'orphan'", report.ToString());
     }
 
+    /// <summary>A tasklet with no extras yet (no name, no joiner) that fails in its first step kept no exception: a later await threw a NullReferenceException.</summary>
+    [Fact]
+    public void ATaskletFailingInItsFirstStep_KeepsItsException_EvenUnnamedAndNotWaitedFor()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            var t = Tasklet.Spawn(() => throw new FormatException("first step"));
+            await Tasklet.Yield();
+            Assert.Equal(TaskletState.Failed, t.State);
+            Assert.IsType<FormatException>(t.Exception);
+            Assert.Equal("first step", (await Assert.ThrowsAsync<FormatException>(async () => await t)).Message);
+        }, reports);
+        Assert.IsType<FormatException>(Assert.Single(reports).Exception); // nobody was awaiting it when it failed
+    }
+
     [Fact]
     public void KilledTasklet_IsNeverReported()
     {
