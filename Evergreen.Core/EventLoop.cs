@@ -108,7 +108,17 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>Spawns a tasklet on this loop; it runs after the tasklets already ready.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet Spawn(Func<Task> body, string? name = null)
+    {
+        var t = new Tasklet(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet whose body returns a <see cref="ValueTask"/> on this loop; it runs after the tasklets already ready.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet Spawn(Func<ValueTask> body, string? name = null)
     {
         var t = new Tasklet(body, name);
         t.Start(this);
@@ -117,7 +127,17 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>Spawns a tasklet that produces a value; <c>await</c> it for the value.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet<T> Spawn<T>(Func<Task<T>> body, string? name = null)
+    {
+        var t = new Tasklet<T>(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet whose body returns a <see cref="ValueTask{TResult}"/>; <c>await</c> it for the value.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet<T> Spawn<T>(Func<ValueTask<T>> body, string? name = null)
     {
         var t = new Tasklet<T>(body, name);
         t.Start(this);

@@ -5,8 +5,21 @@ namespace Evergreen.Tests;
 /// <summary>TaskletPoolExecutor (Evergreen's TaskPoolExecutor) and what every Executor shares: submit, map, shutdown.</summary>
 public class TaskletPoolExecutorTests
 {
-    /// <summary>A call that fails; typed, so that Submit picks Func&lt;int&gt; (a bare `() => throw` fits both Func overloads).</summary>
+    /// <summary>A call that fails, through the synchronous overload (a bare `() => throw` binds to the async one).</summary>
     internal static int Throw(Exception e) => throw e;
+
+    /// <summary>An async function returning a ValueTask, as HttpSession.GetAsync does: it parks its tasklet.</summary>
+    internal static async ValueTask<int> WorkAsync(int i)
+    {
+        await Tasklet.Sleep(Ms(1));
+        return i * 10;
+    }
+
+    internal static async Task<int> WorkTaskAsync(int i)
+    {
+        await Tasklet.Sleep(Ms(1));
+        return i * 10;
+    }
 
     [Fact]
     public void Submit_RunsTheCallInAWorkerTasklet_AndItsFutureHasTheValue()
@@ -52,6 +65,98 @@ public class TaskletPoolExecutorTests
             Assert.Null(((Future<object?>)action).Result);
             Assert.Equal([2, 4], await mapped.ToListAsync());
             Assert.Equal([3, 6], await asyncMapped.ToListAsync());
+        });
+    }
+
+    /// <summary>
+    /// The issue's program: `MapAsync(i => Work(i), items)` with an async ValueTask&lt;int&gt;
+    /// function bound to the synchronous overload, so each worker was parked by a call it thought
+    /// done. Every async form (a ValueTask or Task lambda, an async lambda, a method group) now
+    /// binds to an overload that awaits the call inside the bound, and yields plain results.
+    /// </summary>
+    [Fact]
+    public void MapAsync_OfAnAsyncFunction_AwaitsEachCall_WhetherItReturnsAValueTaskOrATask()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(maxWorkers: 2);
+            int running = 0, most = 0;
+            async ValueTask<int> Tracked(int i)
+            {
+                most = Math.Max(most, ++running);
+                await Tasklet.Sleep(Ms(1));
+                running--;
+                return i * 10;
+            }
+            int[] items = [1, 2, 3, 4, 5];
+            int[] expected = [10, 20, 30, 40, 50];
+            var results = new List<int>();
+            await foreach (int r in pool.MapAsync(i => Tracked(i), items)) results.Add(r);
+            Assert.Equal(expected, results);
+            Assert.Equal(2, most); // the calls ran inside the bound, two at a time
+            Assert.Equal(expected, await pool.MapAsync(WorkAsync, items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(i => WorkTaskAsync(i), items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(WorkTaskAsync, items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(async i => await WorkAsync(i), items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(i => new ValueTask<int>(i * 10), items).ToListAsync()); // done at once
+            var e = await Assert.ThrowsAsync<IOException>(async () =>
+            {
+                await foreach (int _ in pool.MapAsync(i => ValueTask.FromException<int>(new IOException($"item {i}")), items)) { }
+            });
+            Assert.Equal("item 1", e.Message);
+        });
+    }
+
+    [Fact]
+    public void Submit_OfAValueTaskFunction_AwaitsIt_AndItsFutureHasItsOutcome()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            Future<int> value = pool.Submit(() => WorkAsync(4));
+            Future slept = pool.Submit(() => Tasklet.Sleep(Ms(1)));
+            Future<int> atOnce = pool.Submit(() => new ValueTask<int>(7));
+            Future<int> failed = pool.Submit(() => ValueTask.FromException<int>(new IOException("value task")));
+            Future failedAction = pool.Submit(() => ValueTask.FromException(new FormatException("value task action")));
+            Assert.Equal(40, await value);
+            await slept;
+            Assert.Null(((Future<object?>)slept).Result);
+            Assert.Equal(7, await atOnce);
+            Assert.Equal("value task", (await Assert.ThrowsAsync<IOException>(async () => await failed)).Message);
+            await Assert.ThrowsAsync<FormatException>(async () => await failedAction);
+        });
+    }
+
+    /// <summary>`Submit&lt;int&gt;(() => throw ...)` was ambiguous (CS0121): it compiles, and the future holds the exception.</summary>
+    [Fact]
+    public void Submit_OfALambdaThatOnlyThrows_Compiles_AndTheFutureHoldsTheException()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            Future<int> typed = pool.Submit<int>(() => throw new FormatException("typed"));
+            Future untyped = pool.Submit(() => throw new FormatException("untyped"));
+            Assert.Equal("typed", (await Assert.ThrowsAsync<FormatException>(async () => await typed)).Message);
+            Assert.Equal("untyped", (await Assert.ThrowsAsync<FormatException>(async () => await untyped)).Message);
+        });
+    }
+
+    /// <summary>Naming a task type as the result forces the synchronous overload: refused, since the task would run outside the bound.</summary>
+    [Fact]
+    public void TheSynchronousOverloads_WithATaskTypeNamedAsTheResult_AreRefused()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var e = Assert.Throws<ArgumentException>(() => pool.Submit<ValueTask<int>>(() => WorkAsync(1)));
+            Assert.Equal("call", e.ParamName);
+            Assert.Contains("Executor.Submit: the function returns ValueTask<Int32>, a task", e.Message);
+            Assert.Contains("outside the executor's bound", e.Message);
+            Assert.Throws<ArgumentException>(() => pool.Submit<Task>(() => Task.CompletedTask));
+            Assert.Throws<ArgumentException>(() => pool.Submit<ValueTask>(() => ValueTask.CompletedTask));
+            e = Assert.Throws<ArgumentException>(() => pool.MapAsync<int, Task<int>>(WorkTaskAsync, [1]));
+            Assert.Contains("Executor.MapAsync: the function returns Task<Int32>, a task", e.Message);
+            Assert.Equal("TaskletPoolExecutor #" + pool.Id + " (1 worker at most, 0 running, 0 queued)", pool.ToString()); // nothing was queued
         });
     }
 

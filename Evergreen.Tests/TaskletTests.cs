@@ -24,6 +24,45 @@ public class TaskletTests
         });
     }
 
+    /// <summary>A ValueTask-returning body (Tasklet.Sleep, an async ValueTask method) is accepted, and async lambdas are not ambiguous.</summary>
+    [Fact]
+    public void Spawn_AcceptsValueTaskBodies_AndAsyncLambdasStillBindToTheTaskForms()
+    {
+        Run(async loop =>
+        {
+            async ValueTask<int> Answer()
+            {
+                await Tasklet.Yield();
+                return 42;
+            }
+            Tasklet slept = Tasklet.Spawn(() => Tasklet.Sleep(Ms(1)), "sleeper");
+            Tasklet<int> answer = Tasklet.Spawn(() => Answer());
+            Tasklet<int> methodGroup = loop.Spawn(Answer);
+            Tasklet yielded = loop.Spawn(() => Tasklet.Yield());
+            var constructed = new Tasklet(() => Tasklet.Yield());
+            constructed.Start();
+            var constructedValue = new Tasklet<int>(Answer);
+            constructedValue.Start();
+            Tasklet<int> done = Tasklet.Spawn(() => new ValueTask<int>(7)); // finished in its first step
+            Tasklet asyncTask = Tasklet.Spawn(async () => await Tasklet.Yield());
+            Tasklet<int> asyncValue = Tasklet.Spawn(async () => { await Tasklet.Yield(); return 1; });
+            Tasklet failed = Tasklet.Spawn(() => ValueTask.FromException(new FormatException("value task body")));
+            Assert.Equal("value task body", (await Assert.ThrowsAsync<FormatException>(async () => await failed)).Message);
+            Tasklet thrower = Tasklet.Spawn(() => throw new IOException("thrown"));
+            await Assert.ThrowsAsync<IOException>(async () => await thrower);
+            await slept;
+            Assert.Equal("sleeper", slept.Name);
+            Assert.Equal(42, await answer);
+            Assert.Equal(42, await methodGroup);
+            await yielded;
+            await constructed;
+            Assert.Equal(42, await constructedValue);
+            Assert.Equal(7, await done);
+            await asyncTask;
+            Assert.Equal(1, await asyncValue);
+        });
+    }
+
     [Fact]
     public void SpawnOrder_IsRunOrder_AndYieldLetsEachOtherRunOnce()
     {

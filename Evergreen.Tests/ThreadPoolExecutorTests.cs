@@ -45,6 +45,26 @@ public class ThreadPoolExecutorTests
     }
 
     [Fact]
+    public void ValueTaskCalls_AndALambdaThatOnlyThrows_BindToTheAsyncForms()
+    {
+        Run(async () =>
+        {
+            await using var threads = new ThreadPoolExecutor(2);
+            async ValueTask<int> OnAThread(int i)
+            {
+                await Task.Delay(1);
+                return i + 1;
+            }
+            Assert.Equal(6, await threads.Submit(() => OnAThread(5)));
+            await threads.Submit(() => new ValueTask(Task.Delay(1)));
+            Assert.Equal([2, 3, 4], await threads.MapAsync(OnAThread, [1, 2, 3]).ToListAsync());
+            var e = await Assert.ThrowsAsync<FormatException>(async () => await threads.Submit<int>(() => throw new FormatException("thrown")));
+            Assert.Equal("thrown", e.Message);
+            Assert.Throws<ArgumentException>(() => threads.Submit<ValueTask<int>>(() => OnAThread(1)));
+        });
+    }
+
+    [Fact]
     public void NeverMoreThanMaxWorkersCallsRunAtOnce()
     {
         Run(async () =>
