@@ -56,6 +56,7 @@ public sealed class TaskletPoolExecutor : Executor, ITaskletSupervisor
 
     private void SpawnWorker()
     {
+        Debug.Assert(_workers.Count < MaxWorkers);
         var worker = new Tasklet(WorkAsync, $"TaskletPoolExecutor worker {++_nextWorker}");
         worker.SetSupervisor(this);
         worker.Start(_loop);

@@ -64,6 +64,33 @@ public class ThreadPoolExecutorTests
         });
     }
 
+    /// <summary>A ValueTask call counts as running until its ValueTask completes: the bound holds for it as for a Task call.</summary>
+    [Fact]
+    public void ValueTaskCalls_CountAsRunningUntilTheyComplete()
+    {
+        Run(async () =>
+        {
+            await using var threads = new ThreadPoolExecutor(2);
+            int running = 0, most = 0;
+            async ValueTask<int> Tracked(int i)
+            {
+                int now = Interlocked.Increment(ref running);
+                InterlockedMax(ref most, now);
+                await Task.Delay(5);
+                Interlocked.Decrement(ref running);
+                return i;
+            }
+            Assert.Equal([0, 1, 2, 3, 4, 5], await threads.MapAsync(Tracked, Enumerable.Range(0, 6)).ToListAsync());
+            Assert.InRange(Volatile.Read(ref most), 1, 2);
+        });
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+    }
+
     [Fact]
     public void NeverMoreThanMaxWorkersCallsRunAtOnce()
     {
