@@ -26,6 +26,7 @@ public sealed partial class EventLoop : IDisposable
     internal Tasklet? _current;
     private IntPtr _loop;
     private bool _disposed;
+    private bool _closing;     // Dispose has begun: the live tasklets are being unwound
 
     /// <summary>Creates the loop for the calling thread.</summary>
     /// <exception cref="InvalidOperationException">This thread already has a loop.</exception>
@@ -73,6 +74,9 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => _disposed;
+
+    /// <summary>True once <see cref="Dispose"/> has begun, while it unwinds the live tasklets too: no new work should start.</summary>
+    internal bool IsClosing => _closing;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread(string member)
@@ -194,6 +198,7 @@ public sealed partial class EventLoop : IDisposable
         if (_disposed) return;
         CheckThread("EventLoop.Dispose");
         if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
+        _closing = true;
         var saved = SynchronizationContext.Current;
         try
         {

@@ -89,8 +89,8 @@ public sealed class TaskletPoolExecutor : Executor, ITaskletSupervisor
     void ITaskletSupervisor.OnChildDone(Tasklet child, Exception? error)
     {
         _workers.Remove(child);
-        // Not while the loop is tearing down.
-        if (QueuedCount > 0 && !_loop.IsDisposed) OnQueued();
+        // Not while the loop is being disposed: it kills every tasklet, and a replacement would only be killed in turn.
+        if (QueuedCount > 0 && !_loop.IsClosing) OnQueued();
         if (error is not null and not TaskletExit)
         {
             _loop.Report(error, child, $"{child.Describe()}, a worker of {Describe()}");

@@ -356,6 +356,39 @@ public class TaskletPoolExecutorTests
         });
     }
 
+    /// <summary>Disposing the loop kills the workers; with calls still queued, no replacement is spawned: nothing is left alive.</summary>
+    [Fact]
+    public void DisposingTheLoop_WithCallsStillQueued_KillsTheWorkers_AndSpawnsNoReplacements()
+    {
+        var loop = new EventLoop();
+        var reports = new List<LoopExceptionEventArgs>();
+        loop.UnhandledException += (_, e) => reports.Add(e);
+        int started = 0, cleanups = 0;
+        loop.Spawn(async () =>
+        {
+            var pool = new TaskletPoolExecutor(2);
+            for (int i = 0; i < 20; i++)
+            {
+                _ = pool.Submit(async () =>
+                {
+                    started++;
+                    try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+                    finally { cleanups++; }
+                    return 0;
+                });
+            }
+            await Tasklet.Yield(); // the two workers have started their calls
+            loop.Stop();
+        });
+        loop.Run();
+        Assert.Equal(2, started);
+        loop.Dispose();
+        Assert.Equal(0, loop.LiveTaskletCount);
+        Assert.Equal(started, cleanups); // only the calls that ran had anything to unwind
+        Assert.Empty(reports);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
     [Fact]
     public void KillingATaskletWaitingOnAFuture_EndsItsWait_AndTheCallGoesOn()
     {
