@@ -26,6 +26,7 @@ public sealed partial class EventLoop : IDisposable
     internal Tasklet? _current;
     private IntPtr _loop;
     private bool _disposed;
+    private bool _closing;     // Dispose has begun: the live tasklets are being unwound
 
     /// <summary>Creates the loop for the calling thread.</summary>
     /// <exception cref="InvalidOperationException">This thread already has a loop.</exception>
@@ -74,6 +75,9 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => _disposed;
 
+    /// <summary>True once <see cref="Dispose"/> has begun, while it unwinds the live tasklets too: no new work should start.</summary>
+    internal bool IsClosing => _closing;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread(string member)
     {
@@ -108,7 +112,17 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>Spawns a tasklet on this loop; it runs after the tasklets already ready.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet Spawn(Func<Task> body, string? name = null)
+    {
+        var t = new Tasklet(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet whose body returns a <see cref="ValueTask"/> on this loop; it runs after the tasklets already ready.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet Spawn(Func<ValueTask> body, string? name = null)
     {
         var t = new Tasklet(body, name);
         t.Start(this);
@@ -117,7 +131,17 @@ public sealed partial class EventLoop : IDisposable
 
     /// <summary>Spawns a tasklet that produces a value; <c>await</c> it for the value.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet<T> Spawn<T>(Func<Task<T>> body, string? name = null)
+    {
+        var t = new Tasklet<T>(body, name);
+        t.Start(this);
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet whose body returns a <see cref="ValueTask{TResult}"/>; <c>await</c> it for the value.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet<T> Spawn<T>(Func<ValueTask<T>> body, string? name = null)
     {
         var t = new Tasklet<T>(body, name);
         t.Start(this);
@@ -174,6 +198,7 @@ public sealed partial class EventLoop : IDisposable
         if (_disposed) return;
         CheckThread("EventLoop.Dispose");
         if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
+        _closing = true;
         var saved = SynchronizationContext.Current;
         try
         {

@@ -6,6 +6,7 @@
 // (break, exception, dispose) or a step throws, the futures not yet consumed are cancelled (those
 // already running go on) and marked observed: the consumer chose not to look at them.
 
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
 namespace Evergreen;
@@ -20,15 +21,22 @@ public abstract partial class Executor
     /// throws <see cref="TimeoutException"/>. When the enumeration stops early (break, an
     /// exception, disposing the enumerator), the calls not yet started are cancelled, and none of
     /// the remaining futures is reported as unobserved. Not a yield point itself; each step of the
-    /// enumeration is a yield point unless its result is ready. Enumerate the result once.
+    /// enumeration is a yield point unless its result is ready. Enumerate the result once. An
+    /// async function (an <c>async</c> lambda, or one returning a <see cref="Task{TResult}"/> or
+    /// <see cref="ValueTask{TResult}"/>) binds to the async overloads, which await each call.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> or <paramref name="items"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <typeparamref name="TResult"/> is a <see cref="Task"/> or <see cref="ValueTask"/> type (named
+    /// explicitly): each result would be a task still running outside the executor's bound.
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
     public IAsyncEnumerable<TResult> MapAsync<TItem, TResult>(Func<TItem, TResult> call, IEnumerable<TItem> items, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(items);
+        RefuseTaskResult<TResult>("Executor.MapAsync", nameof(call));
         return SubmitAll<TItem, TResult>(items, timeout, (future, item) => new MapCall<TItem, TResult>(future, call, item));
     }
 
@@ -40,11 +48,28 @@ public abstract partial class Executor
     /// <exception cref="ArgumentNullException"><paramref name="call"/> or <paramref name="items"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits the synchronous, Task and ValueTask forms: it is a Task
     public IAsyncEnumerable<TResult> MapAsync<TItem, TResult>(Func<TItem, Task<TResult>> call, IEnumerable<TItem> items, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(items);
         return SubmitAll<TItem, TResult>(items, timeout, (future, item) => new AsyncMapCall<TItem, TResult>(future, call, item));
+    }
+
+    /// <summary>
+    /// Runs the async <paramref name="call"/> returning a <see cref="ValueTask{TResult}"/> on every
+    /// item (say <c>url =&gt; session.GetAsync(url)</c>); each call counts as running until its
+    /// ValueTask completes. See
+    /// <see cref="MapAsync{TItem, TResult}(Func{TItem, TResult}, IEnumerable{TItem}, TimeSpan?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="call"/> or <paramref name="items"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    public IAsyncEnumerable<TResult> MapAsync<TItem, TResult>(Func<TItem, ValueTask<TResult>> call, IEnumerable<TItem> items, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(items);
+        return SubmitAll<TItem, TResult>(items, timeout, (future, item) => new ValueTaskMapCall<TItem, TResult>(future, call, item));
     }
 
     private MapResults<TResult> SubmitAll<TItem, TResult>(IEnumerable<TItem> items, TimeSpan? timeout, Func<Future<TResult>, TItem, ExecutorCall> make)

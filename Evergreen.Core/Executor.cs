@@ -9,6 +9,11 @@
 // rest running), finishes each with Finish, and says whether it is idle; the base wakes
 // ShutdownAsync's waiters through CheckIdle.
 //
+// Every call runs inside the bound: an async function (Task or ValueTask) is awaited as part of its
+// call, and an async lambda, which fits every overload, is a Task (OverloadResolutionPriority). A
+// synchronous call whose value is a task, reachable only by naming the task type, is refused: its
+// work would run outside the bound, and on a tasklet worker would park the worker behind its back.
+//
 // Nothing fails silently: the futures of calls that failed are remembered (a list compacted as it
 // grows), and when the executor has shut down and drained (ShutdownAsync with wait, DisposeAsync)
 // each failure still unobserved is reported through the loop's UnhandledException. A worker's kill
@@ -19,6 +24,7 @@
 
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen;
 
@@ -79,12 +85,21 @@ public abstract partial class Executor : IAsyncDisposable
     /// <summary>
     /// Queues <paramref name="call"/> and returns its future, which ends with the call's value or
     /// exception. The call runs when a worker is free, in submission order. Not a yield point.
+    /// An async function (a lambda marked <c>async</c>, or one returning a <see cref="Task"/> or
+    /// <see cref="ValueTask"/>) binds to the async overloads instead, whose call lasts until its
+    /// task completes.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// <typeparamref name="T"/> is a <see cref="Task"/> or <see cref="ValueTask"/> type (named
+    /// explicitly): the future would hold the task rather than its result, and its work would run
+    /// outside the executor's bound. Submit the async function itself.
+    /// </exception>
     /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
     public Future<T> Submit<T>(Func<T> call)
     {
         ArgumentNullException.ThrowIfNull(call);
+        RefuseTaskResult<T>("Executor.Submit", nameof(call));
         var future = NewFuture<T>("Executor.Submit");
         Enqueue(new FuncCall<T>(future, call));
         return future;
@@ -92,15 +107,33 @@ public abstract partial class Executor : IAsyncDisposable
 
     /// <summary>
     /// Queues the async <paramref name="call"/> and returns its future, which ends with the value or
-    /// exception of the call's task. See <see cref="Submit{T}(Func{T})"/>.
+    /// exception of the call's task; the call counts as running until that task completes. An
+    /// <c>async</c> lambda binds here. See <see cref="Submit{T}(Func{T})"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits the Func<T>, Task and ValueTask forms: it is a Task
     public Future<T> Submit<T>(Func<Task<T>> call)
     {
         ArgumentNullException.ThrowIfNull(call);
         var future = NewFuture<T>("Executor.Submit");
         Enqueue(new AsyncFuncCall<T>(future, call));
+        return future;
+    }
+
+    /// <summary>
+    /// Queues the async <paramref name="call"/> returning a <see cref="ValueTask{TResult}"/> (say
+    /// <c>() =&gt; session.GetAsync(url)</c>) and returns its future, which ends with the value or
+    /// exception of that ValueTask; the call counts as running until it completes. See
+    /// <see cref="Submit{T}(Func{T})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    public Future<T> Submit<T>(Func<ValueTask<T>> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var future = NewFuture<T>("Executor.Submit");
+        Enqueue(new ValueTaskFuncCall<T>(future, call));
         return future;
     }
 
@@ -124,12 +157,54 @@ public abstract partial class Executor : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits the Action, Task and ValueTask forms: it is a Task
     public Future Submit(Func<Task> call)
     {
         ArgumentNullException.ThrowIfNull(call);
         var future = NewFuture<object?>("Executor.Submit");
         Enqueue(new AsyncActionCall(future, call));
         return future;
+    }
+
+    /// <summary>
+    /// Queues the async <paramref name="call"/> returning a <see cref="ValueTask"/> (say
+    /// <c>() =&gt; Tasklet.Sleep(1)</c>) and returns its future (a <see cref="Future{T}"/> of
+    /// <see cref="object"/> whose value is null). See <see cref="Submit{T}(Func{T})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The executor is shut down, or called from another thread than its loop.</exception>
+    public Future Submit(Func<ValueTask> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var future = NewFuture<object?>("Executor.Submit");
+        Enqueue(new ValueTaskActionCall(future, call));
+        return future;
+    }
+
+    /// <summary>
+    /// Refuses a synchronous call whose value is a task (reachable only by naming the type
+    /// arguments): its future would hold the task, and the task's work would go on after the call
+    /// "finished", outside the executor's bound (a tasklet worker would even find itself parked
+    /// by it).
+    /// </summary>
+    private protected static void RefuseTaskResult<T>(string member, string paramName)
+    {
+        if (!TaskResult<T>.IsTask) return;
+        throw new ArgumentException(
+            $"{member}: the function returns {TaskResult<T>.Display(typeof(T))}, a task, and was given as a synchronous call: its future would hold the task, " +
+            "not its result, and the task's work would run outside the executor's bound. Pass the async function to the overload that awaits it (do not name the task type as the result type).",
+            paramName);
+    }
+
+    private static class TaskResult<T>
+    {
+        internal static readonly bool IsTask =
+            typeof(Task).IsAssignableFrom(typeof(T)) || typeof(T) == typeof(ValueTask) ||
+            (typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(ValueTask<>));
+
+        internal static string Display(Type type) => type.IsGenericType
+            ? $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(Display))}>"
+            : type.Name;
     }
 
     private protected Future<T> NewFuture<T>(string member)
@@ -246,7 +321,6 @@ public abstract partial class Executor : IAsyncDisposable
             ReportUnobservedFailures();
             return default;
         }
-        if (_queue.Count > 0) OnQueued(); // workers on their way (IsIdle forgot any killed before it started)
         return WaitIdleAsync();
     }
 

@@ -5,7 +5,8 @@ namespace Evergreen;
 /// runs in two halves so that both executors share it: <see cref="Start"/> runs it up to its first
 /// await, on a worker tasklet or a pool thread, and stores the outcome; <see cref="Publish"/> hands
 /// that outcome to the future, on the loop thread. An async call's task is awaited by the runner,
-/// which then calls <see cref="End"/>. Also the thread-pool work item of
+/// which then calls <see cref="End"/> (a ValueTask call is made a Task only when it did not finish
+/// synchronously). Also the thread-pool work item of
 /// <see cref="ThreadPoolExecutor"/> (no extra node per call).
 /// </summary>
 internal abstract class ExecutorCall : IThreadPoolWorkItem
@@ -104,6 +105,11 @@ internal sealed class AsyncFuncCall<T>(Future<T> future, Func<Task<T>> call) : E
     }
 }
 
+internal sealed class ValueTaskFuncCall<T>(Future<T> future, Func<ValueTask<T>> call) : ExecutorCall<T>(future)
+{
+    private protected override T Invoke(out Task? task) => ValueTaskCalls.Start(call(), out task);
+}
+
 internal sealed class ActionCall(Future<object?> future, Action call) : ExecutorCall<object?>(future)
 {
     private protected override object? Invoke(out Task? task)
@@ -129,6 +135,45 @@ internal sealed class AsyncActionCall(Future<object?> future, Func<Task> call) :
     }
 }
 
+internal sealed class ValueTaskActionCall(Future<object?> future, Func<ValueTask> call) : ExecutorCall<object?>(future)
+{
+    private protected override object? Invoke(out Task? task)
+    {
+        var pending = call();
+        if (pending.IsCompletedSuccessfully)
+        {
+            pending.GetAwaiter().GetResult(); // releases a pooled source
+            task = null;
+        }
+        else
+        {
+            task = pending.AsTask();
+        }
+        return null;
+    }
+
+    private protected override object? ResultOf(Task task)
+    {
+        task.GetAwaiter().GetResult();
+        return null;
+    }
+}
+
+/// <summary>A ValueTask call's first half: its value when it finished synchronously (no Task made), else its task.</summary>
+internal static class ValueTaskCalls
+{
+    internal static T Start<T>(ValueTask<T> pending, out Task? task)
+    {
+        if (pending.IsCompletedSuccessfully)
+        {
+            task = null;
+            return pending.Result;
+        }
+        task = pending.AsTask();
+        return default!;
+    }
+}
+
 /// <summary>One item of <see cref="Executor.MapAsync{TItem, TResult}(Func{TItem, TResult}, IEnumerable{TItem}, TimeSpan?)"/>: the function and its item, no closure.</summary>
 internal sealed class MapCall<TItem, T>(Future<T> future, Func<TItem, T> call, TItem item) : ExecutorCall<T>(future)
 {
@@ -146,4 +191,9 @@ internal sealed class AsyncMapCall<TItem, T>(Future<T> future, Func<TItem, Task<
         task = call(item) ?? throw new InvalidOperationException("the mapped async function returned a null Task");
         return default!;
     }
+}
+
+internal sealed class ValueTaskMapCall<TItem, T>(Future<T> future, Func<TItem, ValueTask<T>> call, TItem item) : ExecutorCall<T>(future)
+{
+    private protected override T Invoke(out Task? task) => ValueTaskCalls.Start(call(item), out task);
 }

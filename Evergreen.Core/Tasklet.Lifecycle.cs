@@ -156,10 +156,11 @@ public partial class Tasklet
             error = kill;
         }
         _life = error is null ? Lifecycle.Completed : error is TaskletExit ? Lifecycle.Killed : Lifecycle.Failed;
+        AbortLeftoverPark();
         var loop = _ctx?.Loop;
         var supervisor = Supervisor;
         bool observed = (_flags & TaskletFlags.Observed) != 0 || supervisor is not null;
-        if (_x is { } x)
+        if ((error is null ? _x : Extras) is { } x) // a failure is kept even by a tasklet that never needed its extras
         {
             x.Error = error;
             x.PendingKill = null;

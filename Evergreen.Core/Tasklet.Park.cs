@@ -17,6 +17,10 @@
 // Once a park is Woken its outcome never changes (trio's rule): a lock handed to a tasklet that is
 // killed before it runs is still held, and its `using` releases it; the kill lands at the next park.
 //
+// A tasklet that ends while parked (the park belonged to code it started and did not await) has
+// that park aborted as it ends: nothing waits on a tasklet that is gone, and no ended tasklet stays
+// in a wait structure.
+//
 // Must never: run user code from AbortPark, wake a tasklet twice, or leave a tasklet in a wait
 // structure after its park ended. Everything here runs on the loop thread.
 
@@ -241,6 +245,20 @@ public partial class Tasklet
         _owner = null;
         owner?.AbortPark(this);
         Wake(error, timedOut: false);
+    }
+
+    /// <summary>
+    /// The tasklet has ended while parked: code it started and did not await (a fire-and-forget
+    /// async method, or an async function passed where a synchronous one was expected) holds its
+    /// park. That park ends with it, aborted: the owner lets go, and the code resumes with the
+    /// error, so whoever awaits it hears of it instead of waiting on a tasklet that is gone.
+    /// </summary>
+    internal void AbortLeftoverPark()
+    {
+        if (_park != ParkState.Parked) return;
+        Abort(new InvalidOperationException(
+            $"{Describe()} ended while parked on {WaitingOn}: the park belonged to code the tasklet started and did not await " +
+            "(a fire-and-forget async method, or an async function passed where a synchronous one was expected), and a park ends with its tasklet."));
     }
 
     /// <summary>The park's timeout passed.</summary>

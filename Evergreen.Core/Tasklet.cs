@@ -56,7 +56,16 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
 
     /// <summary>Creates a tasklet that will run <paramref name="body"/> when started.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet(Func<Task> body, string? name = null) : this(name)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        _body = body;
+    }
+
+    /// <summary>Creates a tasklet that will run <paramref name="body"/>, which returns a <see cref="ValueTask"/>, when started.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public Tasklet(Func<ValueTask> body, string? name = null) : this(name)
     {
         ArgumentNullException.ThrowIfNull(body);
         _body = body;
@@ -125,7 +134,21 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     /// <summary>Spawns a tasklet on the current thread's loop: it runs after the tasklets already ready.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public static Tasklet Spawn(Func<Task> body, string? name = null)
+    {
+        var t = new Tasklet(body, name);
+        t.Start();
+        return t;
+    }
+
+    /// <summary>
+    /// Spawns a tasklet whose body returns a <see cref="ValueTask"/> (say
+    /// <c>() =&gt; Tasklet.Sleep(1)</c>); see <see cref="Spawn(Func{Task}, string?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
+    public static Tasklet Spawn(Func<ValueTask> body, string? name = null)
     {
         var t = new Tasklet(body, name);
         t.Start();
@@ -135,7 +158,18 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     /// <summary>Spawns a tasklet that produces a <typeparamref name="T"/>; <c>await</c> it for the value.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public static Tasklet<T> Spawn<T>(Func<Task<T>> body, string? name = null)
+    {
+        var t = new Tasklet<T>(body, name);
+        t.Start();
+        return t;
+    }
+
+    /// <summary>Spawns a tasklet whose body returns a <see cref="ValueTask{TResult}"/>; <c>await</c> it for the value.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
+    public static Tasklet<T> Spawn<T>(Func<ValueTask<T>> body, string? name = null)
     {
         var t = new Tasklet<T>(body, name);
         t.Start();
@@ -165,9 +199,12 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     /// The tasklet's body. The default runs the function given to the constructor; a subclass
     /// overrides it (Evergreen's <c>Task.run</c>).
     /// </summary>
-    protected virtual Task RunAsync() => _body is Func<Task> f
-        ? f()
-        : throw new InvalidOperationException($"{Describe()} has no body: pass a function to the constructor or override RunAsync.");
+    protected virtual Task RunAsync() => _body switch
+    {
+        Func<Task> f => f(),
+        Func<ValueTask> f => f().AsTask(), // the loop tracks a body as a Task
+        _ => throw new InvalidOperationException($"{Describe()} has no body: pass a function to the constructor or override RunAsync."),
+    };
 
     /// <summary>Runs the body's synchronous part; called by the loop for the tasklet's first step.</summary>
     internal void RunFirstStep()

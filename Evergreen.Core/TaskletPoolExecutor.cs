@@ -9,7 +9,10 @@
 //
 // A worker killed while it runs a call fails that call's future with the TaskletExit (consumers
 // get a TaskletKilledException, as for `await tasklet`), ends, and is replaced if calls are still
-// queued.
+// queued. The executor supervises its workers: it hears of every end (done, failed, killed, killed
+// before its first step, when no finally of its body runs) after the worker has left the loop's
+// live tasklets, and only then spawns a replacement, so live workers never outnumber MaxWorkers.
+// A worker's own failure (not a call's: those are in their futures) is reported by the executor.
 
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
@@ -26,7 +29,7 @@ namespace Evergreen;
 /// to it as to any tasklet. A call that returns without parking is followed by a yield of its
 /// worker. Loop thread only.
 /// </summary>
-public sealed class TaskletPoolExecutor : Executor
+public sealed class TaskletPoolExecutor : Executor, ITaskletSupervisor
 {
     private readonly List<Tasklet> _workers = new();
     private int _running;      // calls being run
@@ -53,7 +56,9 @@ public sealed class TaskletPoolExecutor : Executor
 
     private void SpawnWorker()
     {
+        Debug.Assert(_workers.Count < MaxWorkers);
         var worker = new Tasklet(WorkAsync, $"TaskletPoolExecutor worker {++_nextWorker}");
+        worker.SetSupervisor(this);
         worker.Start(_loop);
         _workers.Add(worker);
     }
@@ -61,33 +66,36 @@ public sealed class TaskletPoolExecutor : Executor
     private async Task WorkAsync()
     {
         var me = Tasklet.Current!;
-        try
+        while (true)
         {
-            while (true)
+            // A kill that arrived while a call awaited a foreign task lands here, not in the next call.
+            if (me._x?.PendingKill is not null) await Tasklet.Yield();
+            if (!TryTakeNext(out var call)) break;
+            _running++;
+            bool parked;
+            try
             {
-                // A kill that arrived while a call awaited a foreign task lands here, not in the next call.
-                if (me._x?.PendingKill is not null) await Tasklet.Yield();
-                if (!TryTakeNext(out var call)) break;
-                _running++;
-                bool parked;
-                try
-                {
-                    parked = await RunAsync(call, me);
-                }
-                finally
-                {
-                    _running--;
-                }
-                if (!parked) await Tasklet.Yield();
+                parked = await RunAsync(call, me);
             }
+            finally
+            {
+                _running--;
+            }
+            if (!parked) await Tasklet.Yield();
         }
-        finally
+    }
+
+    /// <summary>A worker has ended, however it ended (it is no longer live): forget it, replace it if calls are queued, report its own failure.</summary>
+    void ITaskletSupervisor.OnChildDone(Tasklet child, Exception? error)
+    {
+        _workers.Remove(child);
+        // Not while the loop is being disposed: it kills every tasklet, and a replacement would only be killed in turn.
+        if (QueuedCount > 0 && !_loop.IsClosing) OnQueued();
+        if (error is not null and not TaskletExit)
         {
-            _workers.Remove(me);
-            // A worker killed with calls still queued is replaced (not while the loop is tearing down).
-            if (QueuedCount > 0 && !_loop.IsDisposed) OnQueued();
-            CheckIdle();
+            _loop.Report(error, child, $"{child.Describe()}, a worker of {Describe()}");
         }
+        CheckIdle();
     }
 
     /// <summary>Runs one call in this worker and finishes its future; true if the call parked (it yielded already).</summary>
@@ -130,19 +138,9 @@ public sealed class TaskletPoolExecutor : Executor
     {
         get
         {
-            PruneWorkers();
+            Debug.Assert(_running >= 0 && _running <= _workers.Count && _workers.Count <= MaxWorkers);
             return _workers.Count == 0 && QueuedCount == 0;
         }
-    }
-
-    /// <summary>
-    /// Forgets workers killed before their first step (their body, and so its finally, never ran):
-    /// only someone walking the loop's tasklets, or the loop's disposal, can do that.
-    /// </summary>
-    private void PruneWorkers()
-    {
-        Debug.Assert(_running >= 0 && _running <= _workers.Count);
-        if (_workers.Count > 0) _workers.RemoveAll(static w => w.IsDone);
     }
 
     private protected override void CheckCanWait(Tasklet waiter, string member)

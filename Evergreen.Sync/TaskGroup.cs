@@ -25,6 +25,7 @@
 // cleanup short). Everything runs on the loop thread.
 
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace Evergreen.Sync;
@@ -177,14 +178,32 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group is closed, or this is another thread.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public void Spawn(Func<Task> body, string? name = null) => SpawnTasklet(body, name);
 
     /// <summary>
-    /// Like <see cref="Spawn"/>, returning the child: to kill it alone, join it, or read its
-    /// state. Its failure still belongs to the group (awaiting it rethrows it too).
+    /// Spawns <paramref name="body"/>, which returns a <see cref="ValueTask"/> (say
+    /// <c>() =&gt; Tasklet.Sleep(1)</c>), as a child of the group; see <see cref="Spawn(Func{Task}, string?)"/>.
     /// </summary>
     /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    public void Spawn(Func<ValueTask> body, string? name = null) => SpawnTasklet(body, name);
+
+    /// <summary>
+    /// Like <see cref="Spawn(Func{Task}, string?)"/>, returning the child: to kill it alone, join
+    /// it, or read its state. Its failure still belongs to the group (awaiting it rethrows it too).
+    /// </summary>
+    /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    [OverloadResolutionPriority(1)]
     public Tasklet SpawnTasklet(Func<Task> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckOpen("TaskGroup.SpawnTasklet");
+        return Adopt(new GroupChild(body, name, this));
+    }
+
+    /// <summary>Like <see cref="SpawnTasklet(Func{Task}, string?)"/>, for a body that returns a <see cref="ValueTask"/>.</summary>
+    /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    public Tasklet SpawnTasklet(Func<ValueTask> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         CheckOpen("TaskGroup.SpawnTasklet");
@@ -193,7 +212,17 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
 
     /// <summary>Spawns a child that produces a value; <c>await</c> the returned tasklet for it.</summary>
     /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    [OverloadResolutionPriority(1)]
     public Tasklet<T> SpawnTasklet<T>(Func<Task<T>> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CheckOpen("TaskGroup.SpawnTasklet");
+        return (Tasklet<T>)Adopt(new GroupChild<T>(body, name, this));
+    }
+
+    /// <summary>Spawns a child whose body returns a <see cref="ValueTask{TResult}"/>; <c>await</c> the returned tasklet for its value.</summary>
+    /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
+    public Tasklet<T> SpawnTasklet<T>(Func<ValueTask<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         CheckOpen("TaskGroup.SpawnTasklet");

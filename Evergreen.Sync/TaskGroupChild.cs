@@ -16,9 +16,13 @@ internal interface IGroupChild
 }
 
 /// <summary>A child of a <see cref="TaskGroup"/>.</summary>
-internal sealed class GroupChild(Func<Task> body, string? name, TaskGroup group) : Tasklet(body, name), IGroupChild
+internal sealed class GroupChild : Tasklet, IGroupChild
 {
-    public TaskGroup Group { get; } = group;
+    internal GroupChild(Func<Task> body, string? name, TaskGroup group) : base(body, name) => Group = group;
+
+    internal GroupChild(Func<ValueTask> body, string? name, TaskGroup group) : base(body, name) => Group = group;
+
+    public TaskGroup Group { get; }
 
     public Tasklet? Prev { get; set; }
 
@@ -28,9 +32,13 @@ internal sealed class GroupChild(Func<Task> body, string? name, TaskGroup group)
 }
 
 /// <summary>A child of a <see cref="TaskGroup"/> that produces a value.</summary>
-internal sealed class GroupChild<T>(Func<Task<T>> body, string? name, TaskGroup group) : Tasklet<T>(body, name), IGroupChild
+internal sealed class GroupChild<T> : Tasklet<T>, IGroupChild
 {
-    public TaskGroup Group { get; } = group;
+    internal GroupChild(Func<Task<T>> body, string? name, TaskGroup group) : base(body, name) => Group = group;
+
+    internal GroupChild(Func<ValueTask<T>> body, string? name, TaskGroup group) : base(body, name) => Group = group;
+
+    public TaskGroup Group { get; }
 
     public Tasklet? Prev { get; set; }
 

@@ -48,6 +48,38 @@ public class TaskGroupTests
         });
     }
 
+    /// <summary>`group.Spawn(() => Tasklet.Sleep(1))` did not compile (ValueTask to Task): ValueTask bodies are children like any other.</summary>
+    [Fact]
+    public void ValueTaskBodies_AreChildrenToo_AndTheirFailuresAreTheGroups()
+    {
+        Run(async () =>
+        {
+            async ValueTask<int> Answer()
+            {
+                await Tasklet.Sleep(Ms(1));
+                return 42;
+            }
+            Tasklet<int>? answer = null;
+            await using (var group = new TaskGroup())
+            {
+                group.Spawn(() => Tasklet.Sleep(Ms(1)));
+                Tasklet slept = group.SpawnTasklet(() => Tasklet.Sleep(Ms(2)));
+                answer = group.SpawnTasklet(() => Answer());
+                group.Spawn(async () => await Tasklet.Yield()); // still the Task form
+                Assert.Equal(4, group.Count);
+                await slept;
+            }
+            Assert.Equal(42, answer.Result);
+            var error = await Assert.ThrowsAsync<Boom>(async () =>
+            {
+                await using var group = new TaskGroup();
+                group.Spawn(() => ValueTask.FromException(new Boom("a ValueTask child")));
+                group.Spawn(() => Tasklet.Sleep(Forever)); // killed by its sibling's failure
+            });
+            Assert.Equal("a ValueTask child", error.Message);
+        });
+    }
+
     [Fact]
     public void AChildCrash_WakesTheParentParkedInTheBlock_AndTheBlockThrowsIt()
     {

@@ -5,8 +5,21 @@ namespace Evergreen.Tests;
 /// <summary>TaskletPoolExecutor (Evergreen's TaskPoolExecutor) and what every Executor shares: submit, map, shutdown.</summary>
 public class TaskletPoolExecutorTests
 {
-    /// <summary>A call that fails; typed, so that Submit picks Func&lt;int&gt; (a bare `() => throw` fits both Func overloads).</summary>
+    /// <summary>A call that fails, through the synchronous overload (a bare `() => throw` binds to the async one).</summary>
     internal static int Throw(Exception e) => throw e;
+
+    /// <summary>An async function returning a ValueTask, as HttpSession.GetAsync does: it parks its tasklet.</summary>
+    internal static async ValueTask<int> WorkAsync(int i)
+    {
+        await Tasklet.Sleep(Ms(1));
+        return i * 10;
+    }
+
+    internal static async Task<int> WorkTaskAsync(int i)
+    {
+        await Tasklet.Sleep(Ms(1));
+        return i * 10;
+    }
 
     [Fact]
     public void Submit_RunsTheCallInAWorkerTasklet_AndItsFutureHasTheValue()
@@ -52,6 +65,98 @@ public class TaskletPoolExecutorTests
             Assert.Null(((Future<object?>)action).Result);
             Assert.Equal([2, 4], await mapped.ToListAsync());
             Assert.Equal([3, 6], await asyncMapped.ToListAsync());
+        });
+    }
+
+    /// <summary>
+    /// The issue's program: `MapAsync(i => Work(i), items)` with an async ValueTask&lt;int&gt;
+    /// function bound to the synchronous overload, so each worker was parked by a call it thought
+    /// done. Every async form (a ValueTask or Task lambda, an async lambda, a method group) now
+    /// binds to an overload that awaits the call inside the bound, and yields plain results.
+    /// </summary>
+    [Fact]
+    public void MapAsync_OfAnAsyncFunction_AwaitsEachCall_WhetherItReturnsAValueTaskOrATask()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(maxWorkers: 2);
+            int running = 0, most = 0;
+            async ValueTask<int> Tracked(int i)
+            {
+                most = Math.Max(most, ++running);
+                await Tasklet.Sleep(Ms(1));
+                running--;
+                return i * 10;
+            }
+            int[] items = [1, 2, 3, 4, 5];
+            int[] expected = [10, 20, 30, 40, 50];
+            var results = new List<int>();
+            await foreach (int r in pool.MapAsync(i => Tracked(i), items)) results.Add(r);
+            Assert.Equal(expected, results);
+            Assert.Equal(2, most); // the calls ran inside the bound, two at a time
+            Assert.Equal(expected, await pool.MapAsync(WorkAsync, items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(i => WorkTaskAsync(i), items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(WorkTaskAsync, items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(async i => await WorkAsync(i), items).ToListAsync());
+            Assert.Equal(expected, await pool.MapAsync(i => new ValueTask<int>(i * 10), items).ToListAsync()); // done at once
+            var e = await Assert.ThrowsAsync<IOException>(async () =>
+            {
+                await foreach (int _ in pool.MapAsync(i => ValueTask.FromException<int>(new IOException($"item {i}")), items)) { }
+            });
+            Assert.Equal("item 1", e.Message);
+        });
+    }
+
+    [Fact]
+    public void Submit_OfAValueTaskFunction_AwaitsIt_AndItsFutureHasItsOutcome()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(2);
+            Future<int> value = pool.Submit(() => WorkAsync(4));
+            Future slept = pool.Submit(() => Tasklet.Sleep(Ms(1)));
+            Future<int> atOnce = pool.Submit(() => new ValueTask<int>(7));
+            Future<int> failed = pool.Submit(() => ValueTask.FromException<int>(new IOException("value task")));
+            Future failedAction = pool.Submit(() => ValueTask.FromException(new FormatException("value task action")));
+            Assert.Equal(40, await value);
+            await slept;
+            Assert.Null(((Future<object?>)slept).Result);
+            Assert.Equal(7, await atOnce);
+            Assert.Equal("value task", (await Assert.ThrowsAsync<IOException>(async () => await failed)).Message);
+            await Assert.ThrowsAsync<FormatException>(async () => await failedAction);
+        });
+    }
+
+    /// <summary>`Submit&lt;int&gt;(() => throw ...)` was ambiguous (CS0121): it compiles, and the future holds the exception.</summary>
+    [Fact]
+    public void Submit_OfALambdaThatOnlyThrows_Compiles_AndTheFutureHoldsTheException()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            Future<int> typed = pool.Submit<int>(() => throw new FormatException("typed"));
+            Future untyped = pool.Submit(() => throw new FormatException("untyped"));
+            Assert.Equal("typed", (await Assert.ThrowsAsync<FormatException>(async () => await typed)).Message);
+            Assert.Equal("untyped", (await Assert.ThrowsAsync<FormatException>(async () => await untyped)).Message);
+        });
+    }
+
+    /// <summary>Naming a task type as the result forces the synchronous overload: refused, since the task would run outside the bound.</summary>
+    [Fact]
+    public void TheSynchronousOverloads_WithATaskTypeNamedAsTheResult_AreRefused()
+    {
+        Run(async () =>
+        {
+            await using var pool = new TaskletPoolExecutor(1);
+            var e = Assert.Throws<ArgumentException>(() => pool.Submit<ValueTask<int>>(() => WorkAsync(1)));
+            Assert.Equal("call", e.ParamName);
+            Assert.Contains("Executor.Submit: the function returns ValueTask<Int32>, a task", e.Message);
+            Assert.Contains("outside the executor's bound", e.Message);
+            Assert.Throws<ArgumentException>(() => pool.Submit<Task>(() => Task.CompletedTask));
+            Assert.Throws<ArgumentException>(() => pool.Submit<ValueTask>(() => ValueTask.CompletedTask));
+            e = Assert.Throws<ArgumentException>(() => pool.MapAsync<int, Task<int>>(WorkTaskAsync, [1]));
+            Assert.Contains("Executor.MapAsync: the function returns Task<Int32>, a task", e.Message);
+            Assert.Equal("TaskletPoolExecutor #" + pool.Id + " (1 worker at most, 0 running, 0 queued)", pool.ToString()); // nothing was queued
         });
     }
 
@@ -193,6 +298,95 @@ public class TaskletPoolExecutorTests
             await pool.ShutdownAsync();
             Assert.Equal(3, await future);
         });
+    }
+
+    /// <summary>
+    /// The bound holds on every path a worker ends by: counted wherever user code runs (each call,
+    /// each worker's cancellation callbacks, which fire as it is killed or fails, the loop's
+    /// report), there are never more live workers than MaxWorkers, and a worker's own failure (here
+    /// its next park refused, because a call left it parked) is reported, naming its executor.
+    /// </summary>
+    [Fact]
+    public void LiveWorkers_NeverOutnumberMaxWorkers_WhileCallsMisbehave()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        int most = 0;
+        Run(async () =>
+        {
+            var loop = EventLoop.Current;
+            void Count() => most = Math.Max(most, loop.LiveTasklets.Count(t => t.Name.StartsWith("TaskletPoolExecutor worker")));
+            loop.UnhandledException += (_, _) => Count();
+            async ValueTask LeftBehind() => await Tasklet.Sleep(TimeSpan.FromHours(1));
+            var pool = new TaskletPoolExecutor(2);
+            var futures = new List<Future>();
+            for (int i = 0; i < 12; i++)
+            {
+                int kind = i % 4;
+                futures.Add(pool.Submit(() =>
+                {
+                    Count();
+                    Tasklet.Current!.CancellationToken.Register(Count);
+                    switch (kind)
+                    {
+                        case 0: _ = LeftBehind(); break;     // leaves the worker parked: its next park is refused
+                        case 1: Tasklet.Current.Kill(); break; // the worker dies at its next park
+                        case 2: throw new FormatException("a call that fails");
+                    }
+                }));
+            }
+            for (int i = 0; i < futures.Count; i++)
+            {
+                if (i % 4 == 2) await Assert.ThrowsAsync<FormatException>(async () => await futures[i]);
+                else await futures[i];
+            }
+            // And a worker killed before its first step (its body never runs) is replaced too.
+            var more = Enumerable.Range(0, 4).Select(i => pool.Submit(() => { Count(); return i; })).ToList();
+            loop.LiveTasklets.First(t => t.Name.StartsWith("TaskletPoolExecutor worker")).Kill();
+            for (int i = 0; i < more.Count; i++) Assert.Equal(i, await more[i]);
+            await pool.ShutdownAsync();
+            Assert.Equal(0, loop.LiveTasklets.Count(t => t.Name.StartsWith("TaskletPoolExecutor worker")));
+        }, reports);
+        Assert.InRange(most, 1, 2);
+        Assert.Equal(3, reports.Count); // one per call that left its worker parked
+        Assert.All(reports, r =>
+        {
+            Assert.StartsWith("TaskletPoolExecutor worker", r.Tasklet?.Name);
+            Assert.Contains("TaskletPoolExecutor #", r.Source);
+            Assert.Contains("waits on one thing at a time", r.Exception.Message);
+        });
+    }
+
+    /// <summary>Disposing the loop kills the workers; with calls still queued, no replacement is spawned: nothing is left alive.</summary>
+    [Fact]
+    public void DisposingTheLoop_WithCallsStillQueued_KillsTheWorkers_AndSpawnsNoReplacements()
+    {
+        var loop = new EventLoop();
+        var reports = new List<LoopExceptionEventArgs>();
+        loop.UnhandledException += (_, e) => reports.Add(e);
+        int started = 0, cleanups = 0;
+        loop.Spawn(async () =>
+        {
+            var pool = new TaskletPoolExecutor(2);
+            for (int i = 0; i < 20; i++)
+            {
+                _ = pool.Submit(async () =>
+                {
+                    started++;
+                    try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+                    finally { cleanups++; }
+                    return 0;
+                });
+            }
+            await Tasklet.Yield(); // the two workers have started their calls
+            loop.Stop();
+        });
+        loop.Run();
+        Assert.Equal(2, started);
+        loop.Dispose();
+        Assert.Equal(0, loop.LiveTaskletCount);
+        Assert.Equal(started, cleanups); // only the calls that ran had anything to unwind
+        Assert.Empty(reports);
+        Assert.Equal(0, loop.HandleCount);
     }
 
     [Fact]

@@ -24,6 +24,45 @@ public class TaskletTests
         });
     }
 
+    /// <summary>A ValueTask-returning body (Tasklet.Sleep, an async ValueTask method) is accepted, and async lambdas are not ambiguous.</summary>
+    [Fact]
+    public void Spawn_AcceptsValueTaskBodies_AndAsyncLambdasStillBindToTheTaskForms()
+    {
+        Run(async loop =>
+        {
+            async ValueTask<int> Answer()
+            {
+                await Tasklet.Yield();
+                return 42;
+            }
+            Tasklet slept = Tasklet.Spawn(() => Tasklet.Sleep(Ms(1)), "sleeper");
+            Tasklet<int> answer = Tasklet.Spawn(() => Answer());
+            Tasklet<int> methodGroup = loop.Spawn(Answer);
+            Tasklet yielded = loop.Spawn(() => Tasklet.Yield());
+            var constructed = new Tasklet(() => Tasklet.Yield());
+            constructed.Start();
+            var constructedValue = new Tasklet<int>(Answer);
+            constructedValue.Start();
+            Tasklet<int> done = Tasklet.Spawn(() => new ValueTask<int>(7)); // finished in its first step
+            Tasklet asyncTask = Tasklet.Spawn(async () => await Tasklet.Yield());
+            Tasklet<int> asyncValue = Tasklet.Spawn(async () => { await Tasklet.Yield(); return 1; });
+            Tasklet failed = Tasklet.Spawn(() => ValueTask.FromException(new FormatException("value task body")));
+            Assert.Equal("value task body", (await Assert.ThrowsAsync<FormatException>(async () => await failed)).Message);
+            Tasklet thrower = Tasklet.Spawn(() => throw new IOException("thrown"));
+            await Assert.ThrowsAsync<IOException>(async () => await thrower);
+            await slept;
+            Assert.Equal("sleeper", slept.Name);
+            Assert.Equal(42, await answer);
+            Assert.Equal(42, await methodGroup);
+            await yielded;
+            await constructed;
+            Assert.Equal(42, await constructedValue);
+            Assert.Equal(7, await done);
+            await asyncTask;
+            Assert.Equal(1, await asyncValue);
+        });
+    }
+
     [Fact]
     public void SpawnOrder_IsRunOrder_AndYieldLetsEachOtherRunOnce()
     {
@@ -284,6 +323,22 @@ public class TaskletTests
         Assert.Contains("orphan", report.Source);
         Assert.Equal("orphan", report.Tasklet!.Name);
         Assert.StartsWith("Evergreen: unhandled exception in tasklet 'orphan'", report.ToString());
+    }
+
+    /// <summary>A tasklet with no extras yet (no name, no joiner) that fails in its first step kept no exception: a later await threw a NullReferenceException.</summary>
+    [Fact]
+    public void ATaskletFailingInItsFirstStep_KeepsItsException_EvenUnnamedAndNotWaitedFor()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            var t = Tasklet.Spawn(() => throw new FormatException("first step"));
+            await Tasklet.Yield();
+            Assert.Equal(TaskletState.Failed, t.State);
+            Assert.IsType<FormatException>(t.Exception);
+            Assert.Equal("first step", (await Assert.ThrowsAsync<FormatException>(async () => await t)).Message);
+        }, reports);
+        Assert.IsType<FormatException>(Assert.Single(reports).Exception); // nobody was awaiting it when it failed
     }
 
     [Fact]

@@ -45,6 +45,53 @@ public class ThreadPoolExecutorTests
     }
 
     [Fact]
+    public void ValueTaskCalls_AndALambdaThatOnlyThrows_BindToTheAsyncForms()
+    {
+        Run(async () =>
+        {
+            await using var threads = new ThreadPoolExecutor(2);
+            async ValueTask<int> OnAThread(int i)
+            {
+                await Task.Delay(1);
+                return i + 1;
+            }
+            Assert.Equal(6, await threads.Submit(() => OnAThread(5)));
+            await threads.Submit(() => new ValueTask(Task.Delay(1)));
+            Assert.Equal([2, 3, 4], await threads.MapAsync(OnAThread, [1, 2, 3]).ToListAsync());
+            var e = await Assert.ThrowsAsync<FormatException>(async () => await threads.Submit<int>(() => throw new FormatException("thrown")));
+            Assert.Equal("thrown", e.Message);
+            Assert.Throws<ArgumentException>(() => threads.Submit<ValueTask<int>>(() => OnAThread(1)));
+        });
+    }
+
+    /// <summary>A ValueTask call counts as running until its ValueTask completes: the bound holds for it as for a Task call.</summary>
+    [Fact]
+    public void ValueTaskCalls_CountAsRunningUntilTheyComplete()
+    {
+        Run(async () =>
+        {
+            await using var threads = new ThreadPoolExecutor(2);
+            int running = 0, most = 0;
+            async ValueTask<int> Tracked(int i)
+            {
+                int now = Interlocked.Increment(ref running);
+                InterlockedMax(ref most, now);
+                await Task.Delay(5);
+                Interlocked.Decrement(ref running);
+                return i;
+            }
+            Assert.Equal([0, 1, 2, 3, 4, 5], await threads.MapAsync(Tracked, Enumerable.Range(0, 6)).ToListAsync());
+            Assert.InRange(Volatile.Read(ref most), 1, 2);
+        });
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+    }
+
+    [Fact]
     public void NeverMoreThanMaxWorkersCallsRunAtOnce()
     {
         Run(async () =>
