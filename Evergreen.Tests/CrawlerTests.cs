@@ -282,7 +282,7 @@ public class CrawlerTests
             var crawler = await WebCrawler.RunAsync(new CrawlOptions { StartUrl = new Uri(server.Url("/")), Concurrency = 1 });
             Assert.Equal([server.Url("/"), server.Url("/plain")], crawler.Records.Select(r => r.Url).Order(StringComparer.Ordinal));
             Assert.Equal(1, crawler.Frontier.OffSite);
-            Assert.Equal(2, server.Accepted); // robots.txt's (closed after it) and the pages' one: none for a TLS hello
+            Assert.Equal(1, server.Accepted); // one kept-alive connection for robots.txt and the pages: none for a TLS hello
             Assert.Equal(["/robots.txt", "/", "/plain"], server.Requests.Select(r => r.Target));
         });
     }

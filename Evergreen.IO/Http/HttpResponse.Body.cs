@@ -138,10 +138,10 @@ public sealed partial class HttpResponse
         {
             // The limit applies to what is read, not to what the head declares: a streamed body
             // can be read in part (a robots.txt's first 500 KiB) however large it says it is.
-            // A read asks for at most one byte past the limit, so every byte up to it is handed
-            // over and only a byte beyond it fails.
-            long room = _maxBodyBytes - _decoded + 1;
-            if (buffer.Length > room) buffer = buffer[..(int)room];
+            // A read asks for no more than the limit leaves room for, so every byte up to it is
+            // handed over; at the limit it asks for one byte, and only a byte beyond it fails.
+            long room = _maxBodyBytes - _decoded;
+            if (buffer.Length > room) buffer = buffer[..(int)Math.Max(room, 1)];
             int n;
             if (_coding == Coding.Identity)
             {
