@@ -78,6 +78,12 @@ public sealed class HostPolicy
     }
 
     /// <summary>
+    /// Told the loop time of each start the delay spaced (what the delay is measured from), for
+    /// tests: the time a caller reads after its await resumes can be later by any scheduling delay.
+    /// </summary>
+    internal Action<double>? Started { get; set; }
+
+    /// <summary>
     /// Waits for a fetch slot on <paramref name="url"/>'s origin and for its delay; dispose the
     /// result to give the slot back. A yield point when it waits; a cancelled call holds no slot.
     /// </summary>
@@ -104,6 +110,7 @@ public sealed class HostPolicy
                 throw;
             }
             origin.LastStart = loop.Time;
+            Started?.Invoke(origin.LastStart);
         }
         return slot;
     }
