@@ -97,12 +97,28 @@ public sealed partial class EventLoop : IDisposable
 
     internal long NowTicks => Stopwatch.GetTimestamp();
 
-    internal static long SpanToTicks(TimeSpan span) =>
-        Stopwatch.Frequency == TimeSpan.TicksPerSecond
-            ? span.Ticks
-            : (long)Math.Min(span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond), long.MaxValue / 4);
+    internal static long SpanToTicks(TimeSpan span) => SpanToTicks(span, Stopwatch.Frequency);
 
-    internal static long SecondsToTicks(double seconds) => (long)Math.Min(seconds * Stopwatch.Frequency, long.MaxValue / 4);
+    /// <summary>
+    /// The longest span the loop schedules, in clock ticks: far enough to mean "never", and short
+    /// enough that <c>now + MaxTicks</c> cannot overflow.
+    /// </summary>
+    internal const long MaxTicks = long.MaxValue / 4;
+
+    /// <summary><paramref name="span"/> in ticks of a clock of <paramref name="frequency"/> Hz, clamped to <see cref="MaxTicks"/>.</summary>
+    internal static long SpanToTicks(TimeSpan span, long frequency)
+    {
+        // Windows' Stopwatch ticks are TimeSpan ticks: no conversion, but TimeSpan.MaxValue must still be clamped.
+        if (frequency == TimeSpan.TicksPerSecond) return Math.Min(span.Ticks, MaxTicks);
+        double ticks = span.Ticks * (frequency / (double)TimeSpan.TicksPerSecond);
+        return ticks >= MaxTicks ? MaxTicks : (long)ticks;
+    }
+
+    internal static long SecondsToTicks(double seconds)
+    {
+        double ticks = seconds * Stopwatch.Frequency;
+        return ticks >= MaxTicks ? MaxTicks : (long)ticks;
+    }
 
     // --- spawning ----------------------------------------------------------------------------
 

@@ -335,6 +335,18 @@ public class EventLoopTests
         loop.Dispose(); // twice is fine
     }
 
+    [Theory]
+    [InlineData(TimeSpan.TicksPerSecond)] // Windows: Stopwatch ticks are TimeSpan ticks
+    [InlineData(1_000_000_000L)]          // Linux: nanoseconds
+    public void SpanToTicks_ClampsTimeSpanMaxValue_AtEitherClockFrequency(long frequency)
+    {
+        long huge = EventLoop.SpanToTicks(TimeSpan.MaxValue, frequency);
+        Assert.Equal(long.MaxValue / 4, huge);
+        Assert.True(Stopwatch.GetTimestamp() + huge > 0); // now + the longest span does not overflow
+        Assert.Equal(12_345 * (frequency / TimeSpan.TicksPerSecond), EventLoop.SpanToTicks(TimeSpan.FromTicks(12_345), frequency));
+        Assert.Equal(0, EventLoop.SpanToTicks(TimeSpan.Zero, frequency));
+    }
+
     [Fact]
     public void GetHandles_ListsTheLoopsOwnHandles_AsInternal()
     {
