@@ -199,8 +199,30 @@ public class EventLoopTests
         int at = Array.FindIndex(lines, l => l.StartsWith("Evergreen: unhandled exception in tasklet 'lonely' (#"));
         Assert.True(at >= 0, captured.ToString());
         Assert.Contains("System.IO.InvalidDataException: nobody awaits me", lines[at]);
-        Assert.Contains("nobody awaits me", lines[at + 1]);                 // then the stack: the exception,
-        Assert.Contains(lines.Skip(at + 1), l => l.TrimStart().StartsWith("at ")); // and its frames
+        Assert.StartsWith("at ", lines[at + 1].TrimStart()); // then the stack, without saying the message again
+        Assert.DoesNotContain("nobody awaits me", lines[at + 1]);
+    }
+
+    [Fact]
+    public void DefaultReport_OfAWrappedFailure_SaysEachMessageOnce_AndKeepsTheInnerStack()
+    {
+        var writer = new StringWriter();
+        Exception wrapped;
+        try
+        {
+            try { throw new InvalidDataException("inner cause"); }
+            catch (Exception e) { throw new IOException("outer failure", e); }
+        }
+        catch (Exception e)
+        {
+            wrapped = e;
+        }
+        EventLoop.WriteDefault(new LoopExceptionEventArgs(wrapped, null, "a CallSoon callback"), writer);
+        string text = writer.ToString();
+        Assert.StartsWith("Evergreen: unhandled exception in a CallSoon callback: System.IO.IOException: outer failure", text);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "outer failure"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "inner cause"));
+        Assert.Contains("---> System.IO.InvalidDataException: inner cause", text);
     }
 
     [Fact]
