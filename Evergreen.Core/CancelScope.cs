@@ -171,6 +171,17 @@ public sealed class CancelScope : IDisposable
     /// <summary>The enclosing scope in the same tasklet, or null.</summary>
     internal CancelScope? Parent { get; }
 
+    /// <summary>The nearest enclosing scope still open (one disposed out of order is closed but still linked).</summary>
+    private CancelScope? OpenParent
+    {
+        get
+        {
+            var p = Parent;
+            while (p is { _closed: true }) p = p.Parent;
+            return p;
+        }
+    }
+
     /// <summary>Which factory opened it ("FailAfter", "FailAt", "MoveOnAfterAsync"), or "TaskGroup" for the scope a TaskGroup opens over its block (no deadline; cancelled when a child fails).</summary>
     public string Origin { get; }
 
@@ -190,7 +201,7 @@ public sealed class CancelScope : IDisposable
         {
             if (_source is null)
             {
-                _source = CancellationTokenSource.CreateLinkedTokenSource(Parent?.Token ?? _owner.KillToken);
+                _source = CancellationTokenSource.CreateLinkedTokenSource(OpenParent?.Token ?? _owner.KillToken);
                 if (IsExpired) _source.Cancel();
             }
             return _source.Token;
@@ -215,7 +226,7 @@ public sealed class CancelScope : IDisposable
     {
         for (var s = owner._x?.Scope; s is not null; s = s.Parent)
         {
-            if (s._listener is { } listener && !s._listenerTold)
+            if (s._listener is { } listener && !s._listenerTold && !s._closed)
             {
                 s._listenerTold = true;
                 try { listener.OnScopeCancelled(); }
@@ -247,6 +258,7 @@ public sealed class CancelScope : IDisposable
         long now = 0;
         for (var s = this; s is not null; s = s.Parent)
         {
+            if (s._closed) continue; // disposed out of order: it no longer applies
             if (!s.IsExpired && s._node is { IsScheduled: true } node)
             {
                 if (now == 0) now = _loop.NowTicks;
@@ -279,7 +291,9 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>
     /// Closes the scope: its deadline no longer applies. Scopes must be closed innermost first,
-    /// in the tasklet that opened them (<c>using</c> does both).
+    /// in the tasklet that opened them (<c>using</c> does both). Disposed out of order, it throws,
+    /// and is closed anyway: its deadline no longer applies, and the scopes opened inside it stay
+    /// open until they are disposed. Not a yield point. Disposing twice does nothing.
     /// </summary>
     /// <exception cref="InvalidOperationException">It is not the tasklet's innermost open scope, or this is another thread.</exception>
     public void Dispose()
@@ -289,16 +303,20 @@ public sealed class CancelScope : IDisposable
         var x = _owner.Extras;
         if (!ReferenceEquals(x.Scope, this))
         {
+            // Still closed: what opened the scope (a TaskGroup's DisposeAsync) is done with it, and
+            // it must neither cancel later parks nor be reported as never disposed.
+            Abandon();
             throw new InvalidOperationException(
-                $"a CancelScope must be disposed innermost first, in the tasklet that opened it ({_owner.Describe()}); this one is not its innermost open scope.");
+                $"a CancelScope must be disposed innermost first, in the tasklet that opened it ({_owner.Describe()}); this {Origin} is not its innermost open scope (it is closed anyway).");
         }
-        x.Scope = Parent;
+        x.Scope = OpenParent;
         Abandon();
     }
 
     /// <summary>Releases the timer and token source (on dispose, or when the tasklet ended with the scope open).</summary>
     internal void Abandon(bool ownerEnded = false)
     {
+        if (_closed) return;
         _closed = true;
         if (_node is not null) _loop.RemoveTimer(_node);
         _source?.Dispose();

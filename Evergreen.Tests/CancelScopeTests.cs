@@ -244,6 +244,23 @@ public class CancelScopeTests
     }
 
     [Fact]
+    public void DisposingOutOfOrder_Throws_AndClosesTheScopeAnyway()
+    {
+        Run(async () =>
+        {
+            var outer = CancelScope.FailAfter(Ms(1));
+            var inner = CancelScope.FailAfter(TimeSpan.FromSeconds(5));
+            var e = Assert.Throws<InvalidOperationException>(outer.Dispose);
+            Assert.Contains("it is closed anyway", e.Message);
+            await Tasklet.Sleep(Ms(5)); // past the outer deadline, which no longer applies
+            Assert.False(inner.IsExpired);
+            inner.Dispose();
+            outer.Dispose(); // already closed: nothing
+            await Tasklet.Yield();
+        });
+    }
+
+    [Fact]
     public void BadArguments_AndNoTasklet_AreClearErrors()
     {
         Run(async () =>
