@@ -109,7 +109,7 @@ public sealed partial class EventLoop
         }
     }
 
-    private bool HasCrossThreadWork => _incomingCount > 0;
+    internal bool HasCrossThreadWork => _incomingCount > 0;
 
     /// <summary>Moves work posted from other threads into the ready queue (the async callback).</summary>
     private void DrainCrossThread()
