@@ -155,6 +155,7 @@ public sealed partial class EventLoop
     {
         t._flags |= Tasklet.TaskletFlags.Foreign;
         _foreignWaits++;
+        Interlocked.Increment(ref s_foreignWaitsEverywhere);
         UpdateAsyncRef();
         var x = t.Extras;
         if (!x.WatchingBody && t.BodyTask is { } body)
@@ -177,6 +178,7 @@ public sealed partial class EventLoop
     {
         t._flags &= ~Tasklet.TaskletFlags.Foreign;
         _foreignWaits--;
+        Interlocked.Decrement(ref s_foreignWaitsEverywhere);
         UpdateAsyncRef();
     }
 

@@ -62,9 +62,30 @@ public sealed partial class EventLoop : IDisposable
     }
 
     /// <summary>This thread's loop.</summary>
-    /// <exception cref="InvalidOperationException">This thread has no loop.</exception>
-    public static EventLoop Current => t_current ?? throw new InvalidOperationException(
-        $"there is no EventLoop on this thread (thread {Environment.CurrentManagedThreadId}): create one with `new EventLoop()`, or use EventLoop.Run(async () => ...).");
+    /// <exception cref="InvalidOperationException">This thread has no loop (the message names ConfigureAwait(false) when that is the likely cause).</exception>
+    public static EventLoop Current => t_current ?? throw new InvalidOperationException(NoLoopMessage(
+        "there is no EventLoop on this thread", "create one with `new EventLoop()`, or use EventLoop.Run(async () => ...)."));
+
+    /// <summary>
+    /// "{what} (thread N): {advice}", or, on a thread-pool thread while some tasklet awaits an
+    /// ordinary Task, the likely cause instead of the advice: a ConfigureAwait(false) in a
+    /// tasklet, which moved the rest of its method off the loop thread.
+    /// </summary>
+    internal static string NoLoopMessage(string what, string advice) =>
+        LikelyLeftATasklet()
+            ? $"{what} (thread {Environment.CurrentManagedThreadId}, a thread-pool thread): {ConfigureAwaitHint}"
+            : $"{what} (thread {Environment.CurrentManagedThreadId}): {advice}";
+
+    private const string ConfigureAwaitHint =
+        "the likely cause is an `await ... .ConfigureAwait(false)` in a tasklet, which resumed the rest of its method here instead of on " +
+        "its loop; do not use ConfigureAwait(false) in tasklets (they resume on their loop by themselves).";
+
+    /// <summary>How many tasklets of every loop in the process await an ordinary (foreign) Task.</summary>
+    private static int s_foreignWaitsEverywhere;
+
+    /// <summary>A thread-pool thread, while a tasklet somewhere awaits a foreign Task: probably that tasklet's continuation.</summary>
+    private static bool LikelyLeftATasklet() =>
+        Volatile.Read(ref s_foreignWaitsEverywhere) > 0 && Thread.CurrentThread.IsThreadPoolThread;
 
     /// <summary>The native <c>uv_loop_t*</c>.</summary>
     internal IntPtr NativeLoop => _loop;
@@ -83,6 +104,7 @@ public sealed partial class EventLoop : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowWrongThread(string member) => throw new InvalidOperationException(
         $"{member} must be called on the loop's own thread (thread {_threadId}, not thread {Environment.CurrentManagedThreadId}): " +
+        (LikelyLeftATasklet() ? ConfigureAwaitHint + " " : "") +
         "CallFromThread is the only EventLoop member that other threads may call.");
 
     internal void ThrowIfDisposed()
@@ -203,6 +225,9 @@ public sealed partial class EventLoop : IDisposable
         {
             _disposed = true;
         }
+        // Tasklets left in a foreign wait no longer wait on anything of this process's loops.
+        Interlocked.Add(ref s_foreignWaitsEverywhere, -_foreignWaits);
+        _foreignWaits = 0;
         _timers.Clear();
         foreach (var signal in _signals.Values) signal.Handle.Close();
         _signals.Clear();

@@ -334,6 +334,44 @@ public class EventLoopTests
     }
 
     [Fact]
+    public void ConfigureAwaitFalse_InATasklet_ThenALoopCall_NamesConfigureAwaitAsTheLikelyCause()
+    {
+        Run(async loop =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            int resumedOn = loopThread;
+            var errors = new List<Exception?>();
+            var t = Tasklet.Spawn(async () =>
+            {
+                await Task.Delay(1).ConfigureAwait(false);
+                resumedOn = Environment.CurrentManagedThreadId;
+                errors.Add(Record.Exception(() => EventLoop.Current));
+                errors.Add(Record.Exception(() => Tasklet.Sleep(Ms(1))));
+                errors.Add(Record.Exception(() => loop.CallSoon(() => { })));
+            }, "configured");
+            await t.JoinAsync();
+            Assert.NotEqual(loopThread, resumedOn);
+            Assert.Equal(3, errors.Count);
+            Assert.All(errors, e =>
+            {
+                Assert.IsType<InvalidOperationException>(e);
+                Assert.Contains("ConfigureAwait(false)", e!.Message);
+            });
+            Assert.Contains("no EventLoop on this thread", errors[0]!.Message);
+            Assert.Contains("thread-pool thread", errors[0]!.Message);
+            Assert.Contains("must be called on the loop's own thread", errors[2]!.Message);
+        });
+    }
+
+    [Fact]
+    public void NoLoop_OnAPlainThread_GivesTheUsualAdvice_NotConfigureAwait()
+    {
+        var e = Assert.IsType<InvalidOperationException>(OtherThread.CallEach(() => _ = EventLoop.Current)[0]);
+        Assert.Contains("create one with `new EventLoop()`", e.Message);
+        Assert.DoesNotContain("ConfigureAwait", e.Message);
+    }
+
+    [Fact]
     public void Dispose_KillsLiveTasklets_RunsTheirFinally_AndFreesEveryHandle()
     {
         var loop = new EventLoop();
