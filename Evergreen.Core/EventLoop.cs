@@ -202,9 +202,12 @@ public sealed partial class EventLoop : IDisposable
     // --- disposal ----------------------------------------------------------------------------
 
     /// <summary>
-    /// Kills the tasklets still alive and lets them unwind (their <c>finally</c> blocks run),
-    /// cancels every timer, closes every handle, and frees the native loop. The thread may then
-    /// create a new loop.
+    /// Closes the loop to other threads (<see cref="CallFromThread"/> refuses from here on), runs
+    /// the callbacks they queued before that and the work that is ready, on this thread, then kills
+    /// the tasklets still alive and lets them unwind (their <c>finally</c> blocks run), cancels every
+    /// timer, closes every handle, and frees the native loop. Ready work still queued after that
+    /// (a tasklet that will not die) is dropped and reported through <see cref="UnhandledException"/>.
+    /// The thread may then create a new loop.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called from another thread, or while the loop is running.</exception>
     public unsafe void Dispose()
@@ -212,10 +215,12 @@ public sealed partial class EventLoop : IDisposable
         if (_disposed) return;
         CheckThread("EventLoop.Dispose");
         if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
+        // Under the lock, so that every post either got in before (and runs below) or is refused.
+        lock (_crossGate) _doorClosed = true;
         var saved = SynchronizationContext.Current;
         try
         {
-            UnwindLiveTasklets();
+            RunLastTurn();
         }
         finally
         {
@@ -249,15 +254,38 @@ public sealed partial class EventLoop : IDisposable
         if (ReferenceEquals(t_current, this)) t_current = null;
     }
 
-    /// <summary>Kills every live tasklet and runs the ready queue until they have unwound.</summary>
-    private void UnwindLiveTasklets()
+    /// <summary>
+    /// Dispose's last turn of the loop: what was accepted runs (the callbacks other threads queued,
+    /// then ready work), then every live tasklet is killed and the ready queue runs until they have
+    /// unwound. What is still queued after that is dropped, and said so.
+    /// </summary>
+    private void RunLastTurn()
     {
+        DrainCrossThread();
+        RunReadyOnly();
         for (int round = 0; round < 8 && LiveTaskletCount > 0; round++)
         {
             foreach (var t in LiveTasklets) t.Kill();
-            // Only ready work: no polling, so no new I/O or timer work starts while unwinding.
-            for (int steps = 0; _ready.Count > 0 && steps < 1_000_000; steps++) RunOne(_ready.Dequeue());
+            RunReadyOnly();
         }
+        int dropped = _ready.Count;
         while (_ready.Count > 0) _ready.Dequeue();
+        if (dropped > 0)
+        {
+            Report(new InvalidOperationException(
+                    $"EventLoop.Dispose dropped {dropped} ready callbacks or tasklet steps: still queued after the tasklets were killed and unwound " +
+                    $"(a tasklet that catches TaskletExit and goes on?); live tasklets left: {LiveTaskletCount}."),
+                null, "EventLoop.Dispose");
+        }
+    }
+
+    /// <summary>
+    /// Runs ready work only: no polling, so no new I/O or timer work starts. Everything queued at
+    /// entry runs, and at most a million steps more (a callback that keeps re-queueing itself).
+    /// </summary>
+    private void RunReadyOnly()
+    {
+        long budget = _ready.Count + 1_000_000L;
+        for (long steps = 0; _ready.Count > 0 && steps < budget; steps++) RunOne(_ready.Dequeue());
     }
 }

@@ -113,7 +113,7 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
         }
         _func = null;
         _action = null;
-        if (!_loop!.TryCallFromThread(_complete))
+        if (!_loop!.PostFromThread(_complete))
         {
             // The loop is gone: nobody waits any more, and the node is simply dropped.
             _loop = null;

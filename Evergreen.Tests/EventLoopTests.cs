@@ -503,3 +503,111 @@ public class KeepAliveTests
         Assert.Throws<ArgumentNullException>(() => loop.TryCallFromThread(null!));
     }
 }
+
+public class CallFromThreadTests
+{
+    [Fact]
+    public void CallbacksAcceptedAfterRunReturned_RunAtDispose_BeforeTheTaskletsAreKilled()
+    {
+        var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+            finally { log.Add("tasklet unwound"); }
+        });
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        int ran = 0;
+        var accepted = OtherThread.CallEach(Enumerable.Range(0, 1000)
+            .Select(_ => (Action)(() => Assert.True(loop.TryCallFromThread(() => ran++))))
+            .Append(() => loop.CallFromThread(() => log.Add("callback")))
+            .ToArray());
+        Assert.All(accepted, Assert.Null);
+        Assert.Equal(0, ran);
+        loop.Dispose();
+        Assert.Equal(1000, ran);
+        Assert.Equal(["callback", "tasklet unwound"], log);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
+    public void EveryCallAccepted_WhileDisposeRacesWithFourThreads_RunsExactlyOnce()
+    {
+        var loop = new EventLoop();
+        long accepted = 0;
+        long ran = 0;
+        using var go = new ManualResetEventSlim();
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            go.Wait();
+            // Posts until the loop refuses (once Dispose has begun), or a quarter of a million times.
+            for (int i = 0; i < 250_000 && loop.TryCallFromThread(() => ran++); i++) Interlocked.Increment(ref accepted);
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        loop.Spawn(async () =>
+        {
+            go.Set();
+            await Tasklet.Sleep(TimeSpan.FromMilliseconds(20)); // the loop serves the threads for a while
+            loop.Stop();
+        });
+        loop.RunForever();
+        long ranBeforeDispose = ran;
+        loop.Dispose(); // while the threads may still post, with callbacks queued
+        threads.ForEach(t => t.Join());
+        Assert.True(ran > ranBeforeDispose, "Dispose had queued callbacks to run");
+        Assert.Equal(Interlocked.Read(ref accepted), ran);
+        Assert.Throws<ObjectDisposedException>(() => loop.CallFromThread(() => { }));
+    }
+
+    [Fact]
+    public void CrossThreadCapacity_RefusesUserCallbacksPastIt_WithTheRule_AndRunsThoseAccepted()
+    {
+        TestLoop.Run(async loop =>
+        {
+            Assert.Equal(EventLoop.DefaultCrossThreadCapacity, loop.CrossThreadCapacity);
+            loop.CrossThreadCapacity = 3;
+            int ran = 0;
+            // The loop thread is held (this tasklet does not yield) while another thread posts.
+            var seen = OtherThread.CallEach(
+                () => Assert.True(loop.TryCallFromThread(() => ran++)),
+                () => Assert.True(loop.TryCallFromThread(() => ran++)),
+                () => loop.CallFromThread(() => ran++),
+                () => Assert.False(loop.TryCallFromThread(() => ran++)),
+                () => loop.CallFromThread(() => ran++));
+            Assert.All(seen.Take(4), Assert.Null);
+            var full = Assert.IsType<InvalidOperationException>(seen[4]);
+            Assert.Contains("3 callbacks already wait", full.Message);
+            Assert.Contains("CrossThreadCapacity", full.Message);
+            for (int i = 0; i < 1000 && ran < 3; i++) await Tasklet.Sleep(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(3, ran);
+            Assert.True(loop.TryCallFromThread(() => ran++)); // drained: room again
+            Assert.Throws<ArgumentOutOfRangeException>(() => loop.CrossThreadCapacity = 0);
+            Assert.IsType<InvalidOperationException>(OtherThread.CallEach(() => loop.CrossThreadCapacity = 5)[0]);
+            for (int i = 0; i < 1000 && ran < 4; i++) await Tasklet.Sleep(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(4, ran);
+        });
+    }
+
+    [Fact]
+    public void AFullQueue_StillLetsAnOffloadedCallAndATaskContinuationBack()
+    {
+        TestLoop.Run(async loop =>
+        {
+            loop.CrossThreadCapacity = 1;
+            using var workMayEnd = new ManualResetEventSlim();
+            var offloaded = Tasklet.Spawn(async () => await Offload.RunAsync(() => { workMayEnd.Wait(TimeSpan.FromSeconds(10)); return 42; }));
+            var foreign = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var awaiting = Tasklet.Spawn(async () => await foreign.Task);
+            await Tasklet.Yield();
+            // Held loop thread: fill the queue, then let the work and the task complete behind it.
+            Assert.Null(OtherThread.CallEach(() => Assert.True(loop.TryCallFromThread(() => { })))[0]);
+            Assert.False(loop.TryCallFromThread(() => { }));
+            workMayEnd.Set();
+            OtherThread.CallEach(foreign.SetResult); // the continuation comes back through the door too
+            Assert.True(SpinWait.SpinUntil(() => loop.CrossThreadBacklog >= 3, TimeSpan.FromSeconds(10)));
+            Assert.Equal(42, await offloaded);
+            await awaiting;
+        });
+    }
+}
