@@ -32,6 +32,7 @@ public sealed partial class EventLoop
     private Queue<ReadyItem> _draining = new();
     private volatile int _incomingCount;
     private int _crossThreadCapacity = DefaultCrossThreadCapacity;
+    private int _fromThreadPending; // user callbacks accepted and not yet run (incremented under the lock, decremented as each runs)
     private bool _doorClosed; // under _crossGate: Dispose has begun, nothing more is accepted
     private int _foreignWaits;
     private int _keepAlive;
@@ -53,7 +54,7 @@ public sealed partial class EventLoop
     public void CallFromThread(Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        switch (TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action), bounded: true))
+        switch (TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.FromThread), bounded: true))
         {
             case Posted.Accepted:
                 return;
@@ -77,7 +78,7 @@ public sealed partial class EventLoop
     public bool TryCallFromThread(Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        return TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action), bounded: true) == Posted.Accepted;
+        return TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.FromThread), bounded: true) == Posted.Accepted;
     }
 
     /// <summary>
@@ -90,7 +91,8 @@ public sealed partial class EventLoop
 
     /// <summary>
     /// How many callbacks from <see cref="CallFromThread"/> and <see cref="TryCallFromThread"/> may
-    /// wait for the loop thread at once; more are refused. Default <see cref="DefaultCrossThreadCapacity"/>.
+    /// be accepted and not yet run at once (wherever they wait: the cross-thread queue or the ready
+    /// queue); more are refused. Default <see cref="DefaultCrossThreadCapacity"/>.
     /// A waiting callback costs 32 bytes of queue (up to twice that while the queue grows) plus the
     /// delegate itself, none for a static lambda or a cached delegate (docs/design.md has the measurements).
     /// Continuations of tasks awaited in tasklets and the completions of offloaded work are not limited.
@@ -110,6 +112,9 @@ public sealed partial class EventLoop
 
     /// <summary>How many posts from other threads wait to be moved to the ready queue.</summary>
     internal int CrossThreadBacklog => _incomingCount;
+
+    /// <summary>A user callback from another thread is about to run: it no longer counts against the capacity.</summary>
+    private void FromThreadRuns() => Interlocked.Decrement(ref _fromThreadPending);
 
     private enum Posted : byte { Accepted, Closed, Full }
 
@@ -167,7 +172,11 @@ public sealed partial class EventLoop
         lock (_crossGate)
         {
             if (_doorClosed) return Posted.Closed;
-            if (bounded && _incoming.Count >= _crossThreadCapacity) return Posted.Full;
+            if (bounded)
+            {
+                if (Volatile.Read(ref _fromThreadPending) >= _crossThreadCapacity) return Posted.Full;
+                Interlocked.Increment(ref _fromThreadPending);
+            }
             _incoming.Enqueue(item);
             _incomingCount = _incoming.Count;
             _async.Send();
