@@ -69,10 +69,10 @@ public sealed partial class EventLoop
 
     /// <summary>
     /// Like <see cref="CallFromThread"/>, but returns false instead of throwing when the call is
-    /// refused: the loop is disposed or being disposed (<see cref="IsDisposed"/>), or
-    /// <see cref="CrossThreadCapacity"/> callbacks already wait. For threads that may outlive the
-    /// loop, and producers that back off. True: the callback will run (see <see cref="CallFromThread"/>).
-    /// Thread-safe, never a yield point, never blocks.
+    /// refused: the loop is disposed or being disposed, or <see cref="CrossThreadCapacity"/>
+    /// callbacks already wait (<see cref="CallFromThread"/> tells the two apart by its exception).
+    /// For threads that may outlive the loop, and producers that back off. True: the callback will
+    /// run (see <see cref="CallFromThread"/>). Thread-safe, never a yield point, never blocks.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
     public bool TryCallFromThread(Action callback)
