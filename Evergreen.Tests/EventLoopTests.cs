@@ -558,6 +558,7 @@ public class CallFromThreadTests
         Assert.True(ran > ranBeforeDispose, "Dispose had queued callbacks to run");
         Assert.Equal(Interlocked.Read(ref accepted), ran);
         Assert.Throws<ObjectDisposedException>(() => loop.CallFromThread(() => { }));
+        Assert.Equal(0, loop.HandleCount);
     }
 
     [Fact]
