@@ -214,6 +214,7 @@ public sealed partial class EventLoop : IDisposable
     {
         if (_disposed) return;
         CheckThread("EventLoop.Dispose");
+        if (_doorClosed) return; // a callback or an unwinding tasklet disposing the loop again: the outer Dispose goes on
         if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
         // Under the lock, so that every post either got in before (and runs below) or is refused.
         lock (_crossGate) _doorClosed = true;

@@ -532,6 +532,28 @@ public class CallFromThreadTests
     }
 
     [Fact]
+    public void ACallbackRunAtDispose_MayDisposeTheLoopAgain_Harmlessly()
+    {
+        var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+            finally { log.Add("unwound"); }
+        });
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        Assert.Null(OtherThread.CallEach(() => loop.CallFromThread(() =>
+        {
+            loop.Dispose(); // from inside the outer Dispose: nothing
+            log.Add("callback");
+        }))[0]);
+        loop.Dispose();
+        Assert.Equal(["callback", "unwound"], log);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
     public void EveryCallAccepted_WhileDisposeRacesWithFourThreads_RunsExactlyOnce()
     {
         var loop = new EventLoop();
