@@ -31,7 +31,7 @@ public sealed class CancelScope : IDisposable
 {
     private readonly Tasklet _owner;
     private readonly EventLoop _loop;
-    private readonly TimerNode? _node;       // null for a group's scope (no deadline)
+    private readonly TimerNode? _node;       // null with no deadline (a group's scope, an infinite timeout)
     private readonly TimeSpan? _timeout;
     private readonly IScopeListener? _listener;
     private string? _cancelMessage;           // set when a group cancels its scope
@@ -39,20 +39,32 @@ public sealed class CancelScope : IDisposable
     private bool _closed;
     private bool _listenerTold;
 
+    /// <summary>The due time of a scope with no deadline (a timeout of <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>).</summary>
+    private const long NoDeadline = long.MaxValue;
+
     private CancelScope(Tasklet owner, long due, TimeSpan? timeout, string origin)
     {
         _owner = owner;
         _loop = owner.Loop!;
         _timeout = timeout;
         Origin = origin;
-        _node = new TimerNode(this, TimerKind.ScopeDeadline);
         var x = owner.Extras;
         Parent = x.Scope;
         x.Scope = this;
+        if (due == NoDeadline)
+        {
+            Deadline = double.PositiveInfinity;
+            return;
+        }
+        _node = new TimerNode(this, TimerKind.ScopeDeadline);
         if (due <= _loop.NowTicks) IsExpired = true;
         else _loop.AddTimer(_node, due);
         Deadline = due / (double)Stopwatch.Frequency;
     }
+
+    /// <summary>The due time of a scope of <paramref name="timeout"/> opened now: <see cref="NoDeadline"/> for an infinite one.</summary>
+    private static long DueAfter(Tasklet owner, TimeSpan timeout) =>
+        timeout == System.Threading.Timeout.InfiniteTimeSpan ? NoDeadline : owner.Loop!.NowTicks + EventLoop.SpanToTicks(timeout);
 
     private CancelScope(Tasklet owner, IScopeListener listener, string origin)
     {
@@ -89,15 +101,19 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>
     /// Opens a scope in the current tasklet whose parks throw <see cref="TimeoutException"/> once
-    /// <paramref name="timeout"/> has passed. Dispose it (with <c>using</c>) to close it.
+    /// <paramref name="timeout"/> has passed; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// is no limit, as for every wait. Dispose it (with <c>using</c>) to close it. Not a yield point.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
     public static CancelScope FailAfter(TimeSpan timeout)
     {
-        if (timeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative");
+        if (timeout < TimeSpan.Zero && timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (Timeout.InfiniteTimeSpan means no limit)");
+        }
         var t = Tasklet.CurrentForPark("CancelScope.FailAfter");
-        return new CancelScope(t, t.Loop!.NowTicks + EventLoop.SpanToTicks(timeout), timeout, "FailAfter");
+        return new CancelScope(t, DueAfter(t, timeout), timeout, "FailAfter");
     }
 
     /// <summary>Like <see cref="FailAfter"/>, with a deadline on the loop's clock (<see cref="EventLoop.Time"/>).</summary>
@@ -117,13 +133,16 @@ public sealed class CancelScope : IDisposable
     /// </summary>
     /// <returns>True if <paramref name="body"/> completed, false if it was cut short by this timeout.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>, no limit).</exception>
     public static async Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (timeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative");
+        if (timeout < TimeSpan.Zero && timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (Timeout.InfiniteTimeSpan means no limit)");
+        }
         var t = Tasklet.CurrentForPark("CancelScope.MoveOnAfterAsync");
-        var scope = new CancelScope(t, t.Loop!.NowTicks + EventLoop.SpanToTicks(timeout), timeout, "MoveOnAfterAsync");
+        var scope = new CancelScope(t, DueAfter(t, timeout), timeout, "MoveOnAfterAsync");
         try
         {
             await body();
@@ -152,10 +171,21 @@ public sealed class CancelScope : IDisposable
     /// <summary>The enclosing scope in the same tasklet, or null.</summary>
     internal CancelScope? Parent { get; }
 
+    /// <summary>The nearest enclosing scope still open (one disposed out of order is closed but still linked).</summary>
+    private CancelScope? OpenParent
+    {
+        get
+        {
+            var p = Parent;
+            while (p is { _closed: true }) p = p.Parent;
+            return p;
+        }
+    }
+
     /// <summary>Which factory opened it ("FailAfter", "FailAt", "MoveOnAfterAsync"), or "TaskGroup" for the scope a TaskGroup opens over its block (no deadline; cancelled when a child fails).</summary>
     public string Origin { get; }
 
-    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>); infinity for a TaskGroup's scope.</summary>
+    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>); infinity for a TaskGroup's scope or an infinite timeout.</summary>
     public double Deadline { get; }
 
     /// <summary>The timeout it was opened with; null for <see cref="FailAt"/>.</summary>
@@ -171,7 +201,7 @@ public sealed class CancelScope : IDisposable
         {
             if (_source is null)
             {
-                _source = CancellationTokenSource.CreateLinkedTokenSource(Parent?.Token ?? _owner.KillToken);
+                _source = CancellationTokenSource.CreateLinkedTokenSource(OpenParent?.Token ?? _owner.KillToken);
                 if (IsExpired) _source.Cancel();
             }
             return _source.Token;
@@ -196,7 +226,7 @@ public sealed class CancelScope : IDisposable
     {
         for (var s = owner._x?.Scope; s is not null; s = s.Parent)
         {
-            if (s._listener is { } listener && !s._listenerTold)
+            if (s._listener is { } listener && !s._listenerTold && !s._closed)
             {
                 s._listenerTold = true;
                 try { listener.OnScopeCancelled(); }
@@ -228,6 +258,7 @@ public sealed class CancelScope : IDisposable
         long now = 0;
         for (var s = this; s is not null; s = s.Parent)
         {
+            if (s._closed) continue; // disposed out of order: it no longer applies
             if (!s.IsExpired && s._node is { IsScheduled: true } node)
             {
                 if (now == 0) now = _loop.NowTicks;
@@ -260,7 +291,9 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>
     /// Closes the scope: its deadline no longer applies. Scopes must be closed innermost first,
-    /// in the tasklet that opened them (<c>using</c> does both).
+    /// in the tasklet that opened them (<c>using</c> does both). Disposed out of order, it throws,
+    /// and is closed anyway: its deadline no longer applies, and the scopes opened inside it stay
+    /// open until they are disposed. Not a yield point. Disposing twice does nothing.
     /// </summary>
     /// <exception cref="InvalidOperationException">It is not the tasklet's innermost open scope, or this is another thread.</exception>
     public void Dispose()
@@ -270,16 +303,20 @@ public sealed class CancelScope : IDisposable
         var x = _owner.Extras;
         if (!ReferenceEquals(x.Scope, this))
         {
+            // Still closed: what opened the scope (a TaskGroup's DisposeAsync) is done with it, and
+            // it must neither cancel later parks nor be reported as never disposed.
+            Abandon();
             throw new InvalidOperationException(
-                $"a CancelScope must be disposed innermost first, in the tasklet that opened it ({_owner.Describe()}); this one is not its innermost open scope.");
+                $"a CancelScope must be disposed innermost first, in the tasklet that opened it ({_owner.Describe()}); this {Origin} is not its innermost open scope (it is closed anyway).");
         }
-        x.Scope = Parent;
+        x.Scope = OpenParent;
         Abandon();
     }
 
     /// <summary>Releases the timer and token source (on dispose, or when the tasklet ended with the scope open).</summary>
     internal void Abandon(bool ownerEnded = false)
     {
+        if (_closed) return;
         _closed = true;
         if (_node is not null) _loop.RemoveTimer(_node);
         _source?.Dispose();

@@ -16,8 +16,8 @@ public sealed partial class EventLoop
 
     /// <summary>
     /// Raised for an exception nobody else would see: a tasklet that failed with no one awaiting
-    /// it, or a callback that threw. With no handler, one line naming the tasklet (or callback) is
-    /// written to stderr, then the stack. The loop goes on either way. <see cref="TaskletExit"/>
+    /// it, or a callback that threw. With no handler, one line naming the tasklet (or callback) and
+    /// the exception is written to stderr, then the stack. The loop goes on either way. <see cref="TaskletExit"/>
     /// is never reported.
     /// </summary>
     public event EventHandler<LoopExceptionEventArgs>? UnhandledException;
@@ -42,11 +42,15 @@ public sealed partial class EventLoop
         }
     }
 
-    private static void WriteDefault(LoopExceptionEventArgs args)
-    {
-        Console.Error.WriteLine(args.ToString());
-        Console.Error.WriteLine(args.Exception.ToString());
-    }
+    private static void WriteDefault(LoopExceptionEventArgs args) => WriteDefault(args, Console.Error);
+
+    /// <summary>
+    /// The default report: where, then the exception as .NET prints it (type and message, inner
+    /// exceptions, stacks). Its first line is <see cref="LoopExceptionEventArgs.ToString"/>'s, and
+    /// no message is said twice.
+    /// </summary>
+    internal static void WriteDefault(LoopExceptionEventArgs args, TextWriter writer) =>
+        writer.WriteLine($"Evergreen: unhandled exception in {args.Source}: {args.Exception}");
 
     /// <summary>Reports an exception caught in a native callback (which must never unwind into libuv).</summary>
     internal static void ReportFromNative(EventLoop? loop, Exception error, string where)

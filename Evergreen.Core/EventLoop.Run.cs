@@ -212,6 +212,10 @@ public sealed partial class EventLoop
                 case ReadyKind.Post:
                     ((SendOrPostCallback)item.Work!)(item.State);
                     break;
+                case ReadyKind.FromThread:
+                    FromThreadRuns();
+                    ((Action)item.Work!)();
+                    break;
                 default:
                     ((Action)item.Work!)();
                     break;

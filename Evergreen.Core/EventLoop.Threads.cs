@@ -8,45 +8,115 @@
 // awaiting something foreign (an ordinary Task). Such "foreign waits" are counted, and while
 // any exist the async handle is referenced, so the loop stays alive until the continuation
 // arrives instead of reporting a deadlock. KeepAlive holds do the same for waits the loop cannot
-// see (a thread that will CallFromThread to wake a parked tasklet). The lock also orders CallFromThread against Dispose:
-// no thread can touch the async handle after it is closed.
+// see (a thread that will CallFromThread to wake a parked tasklet).
+//
+// What the door promises (docs/design.md, "The cross-thread door"): a callback it accepted runs,
+// on the loop's next turn, or at the latest in Dispose, which closes the door first (under the
+// lock, so no post can slip past it) and then runs everything accepted before it kills the
+// tasklets. The queue is bounded for user callbacks (CrossThreadCapacity): past it they are
+// refused, never silently dropped. The runtime's own posts (a continuation, an offload's or a
+// pool call's completion, a hold's release) are not: each belongs to something already counted
+// on the loop (a waiting tasklet, a running call), so they are bounded by those and must never
+// be lost. The lock also orders every post against Dispose: no thread touches the async handle
+// after it is closed.
 
 namespace Evergreen;
 
 public sealed partial class EventLoop
 {
+    /// <summary>The default of <see cref="CrossThreadCapacity"/>: 1,048,576 callbacks (32 MiB of queue, plus the callbacks).</summary>
+    public const int DefaultCrossThreadCapacity = 1 << 20;
+
     private readonly object _crossGate = new();
     private Queue<ReadyItem> _incoming = new();
     private Queue<ReadyItem> _draining = new();
     private volatile int _incomingCount;
+    private int _crossThreadCapacity = DefaultCrossThreadCapacity;
+    private int _fromThreadPending; // user callbacks accepted and not yet run (incremented under the lock, decremented as each runs)
+    private bool _doorClosed; // under _crossGate: Dispose has begun, nothing more is accepted
     private int _foreignWaits;
     private int _keepAlive;
     private bool _asyncReferenced;
 
     /// <summary>
     /// Runs <paramref name="callback"/> on the loop thread, soon. The only member that is safe to
-    /// call from any thread; the loop wakes from its poll to run it.
+    /// call from any thread; the loop wakes from its poll to run it. Never a yield point, never
+    /// blocks. A callback accepted (no exception) runs, in order with the others: on the loop's
+    /// next turn, or, if the loop is not run again, when it is disposed, on the disposing thread
+    /// and before its tasklets are killed. Once <see cref="Dispose"/> has begun, calls are refused.
+    /// At most <see cref="CrossThreadCapacity"/> callbacks wait for the loop thread; past that,
+    /// calls are refused too (backpressure, not unbounded memory). An exception the callback
+    /// throws goes to <see cref="UnhandledException"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException">The loop has been disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The loop is disposed, or being disposed.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="CrossThreadCapacity"/> callbacks already wait: the loop is not running, or not keeping up.</exception>
     public void CallFromThread(Action callback)
     {
-        if (!TryCallFromThread(callback))
+        ArgumentNullException.ThrowIfNull(callback);
+        switch (TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.FromThread), bounded: true))
         {
-            throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop has been disposed: CallFromThread cannot reach it.");
+            case Posted.Accepted:
+                return;
+            case Posted.Closed:
+                throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop is disposed (or being disposed): CallFromThread cannot reach it.");
+            default:
+                throw new InvalidOperationException(
+                    $"EventLoop.CallFromThread: {Volatile.Read(ref _crossThreadCapacity)} callbacks already wait for the loop thread (EventLoop.CrossThreadCapacity): " +
+                    "the loop is not running or not keeping up; use TryCallFromThread to back off, or raise the capacity.");
         }
     }
 
     /// <summary>
-    /// Like <see cref="CallFromThread"/>, but returns false instead of throwing when the loop has
-    /// been disposed: for threads that may outlive the loop. Thread-safe.
+    /// Like <see cref="CallFromThread"/>, but returns false instead of throwing when the call is
+    /// refused: the loop is disposed or being disposed, or <see cref="CrossThreadCapacity"/>
+    /// callbacks already wait (<see cref="CallFromThread"/> tells the two apart by its exception).
+    /// For threads that may outlive the loop, and producers that back off. True: the callback will
+    /// run (see <see cref="CallFromThread"/>). Thread-safe, never a yield point, never blocks.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
     public bool TryCallFromThread(Action callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        return TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action));
+        return TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.FromThread), bounded: true) == Posted.Accepted;
     }
+
+    /// <summary>
+    /// The runtime's own door (an offload's, a pool call's or a stream hop's completion): like
+    /// <see cref="TryCallFromThread"/>, refused only once Dispose has begun, never for the capacity,
+    /// because what it completes is already counted on the loop and must not be lost.
+    /// </summary>
+    internal bool PostFromThread(Action callback) =>
+        TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action), bounded: false) == Posted.Accepted;
+
+    /// <summary>
+    /// How many callbacks from <see cref="CallFromThread"/> and <see cref="TryCallFromThread"/> may
+    /// be accepted and not yet run at once (wherever they wait: the cross-thread queue or the ready
+    /// queue); more are refused. Default <see cref="DefaultCrossThreadCapacity"/>.
+    /// A waiting callback costs 32 bytes of queue (up to twice that while the queue grows) plus the
+    /// delegate itself, none for a static lambda or a cached delegate (docs/design.md has the measurements).
+    /// Continuations of tasks awaited in tasklets and the completions of offloaded work are not limited.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
+    /// <exception cref="InvalidOperationException">Set from another thread than the loop's.</exception>
+    public int CrossThreadCapacity
+    {
+        get => Volatile.Read(ref _crossThreadCapacity);
+        set
+        {
+            CheckThread("EventLoop.CrossThreadCapacity");
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            lock (_crossGate) _crossThreadCapacity = value;
+        }
+    }
+
+    /// <summary>How many posts from other threads wait to be moved to the ready queue.</summary>
+    internal int CrossThreadBacklog => _incomingCount;
+
+    /// <summary>A user callback from another thread is about to run: it no longer counts against the capacity.</summary>
+    private void FromThreadRuns() => Interlocked.Decrement(ref _fromThreadPending);
+
+    private enum Posted : byte { Accepted, Closed, Full }
 
     /// <summary>
     /// Keeps the loop alive for work it cannot see: a thread (or a native library) that will call
@@ -73,7 +143,7 @@ public sealed partial class EventLoop
         {
             if (Interlocked.Exchange(ref _released, 1) != 0) return;
             if (loop.IsLoopThread) loop.ReleaseKeepAlive();
-            else loop.TryCallFromThread(loop.ReleaseKeepAlive);
+            else loop.PostFromThread(loop.ReleaseKeepAlive);
         }
     }
 
@@ -97,19 +167,24 @@ public sealed partial class EventLoop
     /// <summary>How many <see cref="KeepAlive"/> holds are open.</summary>
     public int KeepAliveCount => _keepAlive;
 
-    private bool TryPostCrossThread(in ReadyItem item)
+    private Posted TryPostCrossThread(in ReadyItem item, bool bounded)
     {
         lock (_crossGate)
         {
-            if (_disposed) return false;
+            if (_doorClosed) return Posted.Closed;
+            if (bounded)
+            {
+                if (Volatile.Read(ref _fromThreadPending) >= _crossThreadCapacity) return Posted.Full;
+                Interlocked.Increment(ref _fromThreadPending);
+            }
             _incoming.Enqueue(item);
             _incomingCount = _incoming.Count;
             _async.Send();
-            return true;
+            return Posted.Accepted;
         }
     }
 
-    private bool HasCrossThreadWork => _incomingCount > 0;
+    internal bool HasCrossThreadWork => _incomingCount > 0;
 
     /// <summary>Moves work posted from other threads into the ready queue (the async callback).</summary>
     private void DrainCrossThread()
@@ -137,11 +212,11 @@ public sealed partial class EventLoop
             _ready.Enqueue(item);
             return;
         }
-        if (!TryPostCrossThread(item))
+        if (TryPostCrossThread(item, bounded: false) != Posted.Accepted)
         {
             // Never throw here: the caller is often a thread-pool thread completing a task.
             Console.Error.WriteLine(
-                $"Evergreen: a continuation for {(tasklet?.Describe() ?? "a loop callback")} arrived after its EventLoop was disposed; it was dropped.");
+                $"Evergreen: a continuation for {(tasklet?.Describe() ?? "a loop callback")} arrived after its EventLoop was disposed (or while it was); it was dropped.");
         }
     }
 
@@ -155,6 +230,7 @@ public sealed partial class EventLoop
     {
         t._flags |= Tasklet.TaskletFlags.Foreign;
         _foreignWaits++;
+        Interlocked.Increment(ref s_foreignWaitsEverywhere);
         UpdateAsyncRef();
         var x = t.Extras;
         if (!x.WatchingBody && t.BodyTask is { } body)
@@ -165,10 +241,10 @@ public sealed partial class EventLoop
             body.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
             {
                 if (IsLoopThread) return; // a step is running; AfterStep finishes the tasklet
-                TryPostCrossThread(new ReadyItem(null, (Action)(() =>
+                PostFromThread(() =>
                 {
                     if (t.IsAlive && t.BodyTask is { IsCompleted: true } done) t.Finish(done);
-                }), null, ReadyKind.Action));
+                });
             });
         }
     }
@@ -177,6 +253,7 @@ public sealed partial class EventLoop
     {
         t._flags &= ~Tasklet.TaskletFlags.Foreign;
         _foreignWaits--;
+        Interlocked.Decrement(ref s_foreignWaitsEverywhere);
         UpdateAsyncRef();
     }
 

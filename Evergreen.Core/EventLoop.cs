@@ -26,7 +26,6 @@ public sealed partial class EventLoop : IDisposable
     internal Tasklet? _current;
     private IntPtr _loop;
     private bool _disposed;
-    private bool _closing;     // Dispose has begun: the live tasklets are being unwound
 
     /// <summary>Creates the loop for the calling thread.</summary>
     /// <exception cref="InvalidOperationException">This thread already has a loop.</exception>
@@ -63,9 +62,30 @@ public sealed partial class EventLoop : IDisposable
     }
 
     /// <summary>This thread's loop.</summary>
-    /// <exception cref="InvalidOperationException">This thread has no loop.</exception>
-    public static EventLoop Current => t_current ?? throw new InvalidOperationException(
-        $"there is no EventLoop on this thread (thread {Environment.CurrentManagedThreadId}): create one with `new EventLoop()`, or use EventLoop.Run(async () => ...).");
+    /// <exception cref="InvalidOperationException">This thread has no loop (the message names ConfigureAwait(false) when that is the likely cause).</exception>
+    public static EventLoop Current => t_current ?? throw new InvalidOperationException(NoLoopMessage(
+        "there is no EventLoop on this thread", "create one with `new EventLoop()`, or use EventLoop.Run(async () => ...)."));
+
+    /// <summary>
+    /// "{what} (thread N): {advice}", or, on a thread-pool thread while some tasklet awaits an
+    /// ordinary Task, the likely cause instead of the advice: a ConfigureAwait(false) in a
+    /// tasklet, which moved the rest of its method off the loop thread.
+    /// </summary>
+    internal static string NoLoopMessage(string what, string advice) =>
+        LikelyLeftATasklet()
+            ? $"{what} (thread {Environment.CurrentManagedThreadId}, a thread-pool thread): {ConfigureAwaitHint}"
+            : $"{what} (thread {Environment.CurrentManagedThreadId}): {advice}";
+
+    private const string ConfigureAwaitHint =
+        "the likely cause is an `await ... .ConfigureAwait(false)` in a tasklet, which resumed the rest of its method here instead of on " +
+        "its loop; do not use ConfigureAwait(false) in tasklets (they resume on their loop by themselves).";
+
+    /// <summary>How many tasklets of every loop in the process await an ordinary (foreign) Task.</summary>
+    private static int s_foreignWaitsEverywhere;
+
+    /// <summary>A thread-pool thread, while a tasklet somewhere awaits a foreign Task: probably that tasklet's continuation.</summary>
+    private static bool LikelyLeftATasklet() =>
+        Volatile.Read(ref s_foreignWaitsEverywhere) > 0 && Thread.CurrentThread.IsThreadPoolThread;
 
     /// <summary>The native <c>uv_loop_t*</c>.</summary>
     internal IntPtr NativeLoop => _loop;
@@ -76,7 +96,7 @@ public sealed partial class EventLoop : IDisposable
     public bool IsDisposed => _disposed;
 
     /// <summary>True once <see cref="Dispose"/> has begun, while it unwinds the live tasklets too: no new work should start.</summary>
-    internal bool IsClosing => _closing;
+    internal bool IsClosing => _doorClosed; // set under _crossGate, read here on the loop thread
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread(string member)
@@ -87,6 +107,7 @@ public sealed partial class EventLoop : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowWrongThread(string member) => throw new InvalidOperationException(
         $"{member} must be called on the loop's own thread (thread {_threadId}, not thread {Environment.CurrentManagedThreadId}): " +
+        (LikelyLeftATasklet() ? ConfigureAwaitHint + " " : "") +
         "CallFromThread is the only EventLoop member that other threads may call.");
 
     internal void ThrowIfDisposed()
@@ -101,12 +122,28 @@ public sealed partial class EventLoop : IDisposable
 
     internal long NowTicks => Stopwatch.GetTimestamp();
 
-    internal static long SpanToTicks(TimeSpan span) =>
-        Stopwatch.Frequency == TimeSpan.TicksPerSecond
-            ? span.Ticks
-            : (long)Math.Min(span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond), long.MaxValue / 4);
+    internal static long SpanToTicks(TimeSpan span) => SpanToTicks(span, Stopwatch.Frequency);
 
-    internal static long SecondsToTicks(double seconds) => (long)Math.Min(seconds * Stopwatch.Frequency, long.MaxValue / 4);
+    /// <summary>
+    /// The longest span the loop schedules, in clock ticks: far enough to mean "never", and short
+    /// enough that <c>now + MaxTicks</c> cannot overflow.
+    /// </summary>
+    internal const long MaxTicks = long.MaxValue / 4;
+
+    /// <summary><paramref name="span"/> in ticks of a clock of <paramref name="frequency"/> Hz, clamped to <see cref="MaxTicks"/>.</summary>
+    internal static long SpanToTicks(TimeSpan span, long frequency)
+    {
+        // Windows' Stopwatch ticks are TimeSpan ticks: no conversion, but TimeSpan.MaxValue must still be clamped.
+        if (frequency == TimeSpan.TicksPerSecond) return Math.Min(span.Ticks, MaxTicks);
+        double ticks = span.Ticks * (frequency / (double)TimeSpan.TicksPerSecond);
+        return ticks >= MaxTicks ? MaxTicks : (long)ticks;
+    }
+
+    internal static long SecondsToTicks(double seconds)
+    {
+        double ticks = seconds * Stopwatch.Frequency;
+        return ticks >= MaxTicks ? MaxTicks : (long)ticks;
+    }
 
     // --- spawning ----------------------------------------------------------------------------
 
@@ -188,21 +225,26 @@ public sealed partial class EventLoop : IDisposable
     // --- disposal ----------------------------------------------------------------------------
 
     /// <summary>
-    /// Kills the tasklets still alive and lets them unwind (their <c>finally</c> blocks run),
-    /// cancels every timer, closes every handle, and frees the native loop. The thread may then
-    /// create a new loop.
+    /// Closes the loop to other threads (<see cref="CallFromThread"/> refuses from here on), runs
+    /// the callbacks they queued before that and the work that is ready, on this thread, then kills
+    /// the tasklets still alive and lets them unwind (their <c>finally</c> blocks run), cancels every
+    /// timer, closes every handle, and frees the native loop. Ready work still queued after that
+    /// (a tasklet that will not die) is dropped and reported through <see cref="UnhandledException"/>.
+    /// The thread may then create a new loop.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called from another thread, or while the loop is running.</exception>
     public unsafe void Dispose()
     {
         if (_disposed) return;
         CheckThread("EventLoop.Dispose");
+        if (_doorClosed) return; // a callback or an unwinding tasklet disposing the loop again: the outer Dispose goes on
         if (_running) throw new InvalidOperationException("EventLoop.Dispose cannot be called while the loop runs: call Stop() and dispose after Run returns.");
-        _closing = true;
+        // Under the lock, so that every post either got in before (and runs below) or is refused.
+        lock (_crossGate) _doorClosed = true;
         var saved = SynchronizationContext.Current;
         try
         {
-            UnwindLiveTasklets();
+            RunLastTurn();
         }
         finally
         {
@@ -212,6 +254,9 @@ public sealed partial class EventLoop : IDisposable
         {
             _disposed = true;
         }
+        // Tasklets left in a foreign wait no longer wait on anything of this process's loops.
+        Interlocked.Add(ref s_foreignWaitsEverywhere, -_foreignWaits);
+        _foreignWaits = 0;
         _timers.Clear();
         foreach (var signal in _signals.Values) signal.Handle.Close();
         _signals.Clear();
@@ -233,15 +278,38 @@ public sealed partial class EventLoop : IDisposable
         if (ReferenceEquals(t_current, this)) t_current = null;
     }
 
-    /// <summary>Kills every live tasklet and runs the ready queue until they have unwound.</summary>
-    private void UnwindLiveTasklets()
+    /// <summary>
+    /// Dispose's last turn of the loop: what was accepted runs (the callbacks other threads queued,
+    /// then ready work), then every live tasklet is killed and the ready queue runs until they have
+    /// unwound. What is still queued after that is dropped, and said so.
+    /// </summary>
+    private void RunLastTurn()
     {
+        DrainCrossThread();
+        RunReadyOnly();
         for (int round = 0; round < 8 && LiveTaskletCount > 0; round++)
         {
             foreach (var t in LiveTasklets) t.Kill();
-            // Only ready work: no polling, so no new I/O or timer work starts while unwinding.
-            for (int steps = 0; _ready.Count > 0 && steps < 1_000_000; steps++) RunOne(_ready.Dequeue());
+            RunReadyOnly();
         }
+        int dropped = _ready.Count;
         while (_ready.Count > 0) _ready.Dequeue();
+        if (dropped > 0)
+        {
+            Report(new InvalidOperationException(
+                    $"EventLoop.Dispose dropped {dropped} ready callbacks or tasklet steps: still queued after the tasklets were killed and unwound " +
+                    $"(a tasklet that catches TaskletExit and goes on?); live tasklets left: {LiveTaskletCount}."),
+                null, "EventLoop.Dispose");
+        }
+    }
+
+    /// <summary>
+    /// Runs ready work only: no polling, so no new I/O or timer work starts. Everything queued at
+    /// entry runs, and at most a million steps more (a callback that keeps re-queueing itself).
+    /// </summary>
+    private void RunReadyOnly()
+    {
+        long budget = _ready.Count + 1_000_000L;
+        for (long steps = 0; _ready.Count > 0 && steps < budget; steps++) RunOne(_ready.Dequeue());
     }
 }

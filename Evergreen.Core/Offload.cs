@@ -113,7 +113,7 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
         }
         _func = null;
         _action = null;
-        if (!_loop!.TryCallFromThread(_complete))
+        if (!_loop!.PostFromThread(_complete))
         {
             // The loop is gone: nobody waits any more, and the node is simply dropped.
             _loop = null;
@@ -132,7 +132,38 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
             Recycle();
             return;
         }
-        _tasklet!.Unpark();
+        var tasklet = _tasklet!;
+        if (IsTaskletsPark(tasklet))
+        {
+            // Awaited: wake it. Not awaited yet (the caller went on to await something else
+            // first): OnCompleted wakes it when the await comes.
+            if (tasklet.IsParked) tasklet.Unpark();
+            return;
+        }
+        // The tasklet ended without ever awaiting the call: nobody will read the outcome.
+        ReportNeverAwaited(loop, tasklet);
+        Recycle();
+    }
+
+    /// <summary>Whether the tasklet is alive and its current park (parked or not yet awaited) is this call.</summary>
+    private bool IsTaskletsPark(Tasklet tasklet) =>
+        tasklet.IsAlive && tasklet._version == _token && ReferenceEquals(tasklet.ParkOwner, this);
+
+    private void ReportNeverAwaited(EventLoop loop, Tasklet tasklet)
+    {
+        string where = $"offloaded work of {tasklet.Describe()}";
+        if (_error is { } error)
+        {
+            loop.Report(error, null, $"{where}, whose result was never awaited");
+        }
+        else if (tasklet.State == TaskletState.Completed)
+        {
+            // A tasklet that failed or was killed has had its say (often the clear error of its
+            // next park, which found this call's park still pending): no second report then.
+            loop.Report(new InvalidOperationException(
+                $"Offload.RunAsync in {tasklet.Describe()} was never awaited: the tasklet ended first and the work's result was dropped " +
+                "(await the call at once: it is the tasklet's park)."), null, where);
+        }
     }
 
     void IParkOwner.AbortPark(Tasklet tasklet) => _abandoned = true;
@@ -153,8 +184,14 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
 
     public ValueTaskSourceStatus GetStatus(short token) => Park.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        var tasklet = _tasklet!;
         Park.OnCompleted(continuation, state, token, flags);
+        // The work finished before the await came (the caller awaited an ordinary task first):
+        // the park is registered now, so wake it. A pending kill may have aborted it already.
+        if (_finished && tasklet.IsParked && ReferenceEquals(tasklet.ParkOwner, this)) tasklet.Unpark();
+    }
 
     public T GetResult(short token)
     {

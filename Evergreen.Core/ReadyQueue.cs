@@ -14,8 +14,10 @@ internal enum ReadyKind : byte
     Post,
     /// <summary>A <see cref="LoopCallback"/> (CallSoon, a due CallLater, a signal).</summary>
     Callback,
-    /// <summary>A plain <see cref="System.Action"/> (CallFromThread).</summary>
+    /// <summary>A plain <see cref="System.Action"/> the runtime posted from another thread.</summary>
     Action,
+    /// <summary>A user's <see cref="System.Action"/> from CallFromThread (counted against CrossThreadCapacity).</summary>
+    FromThread,
 }
 
 /// <summary>One entry of the ready queue: a tasklet step or a loop callback. A struct, so a park

@@ -137,7 +137,7 @@ public partial class Tasklet
         if (t is null)
         {
             throw new InvalidOperationException(loop is null
-                ? $"{member} parks the current tasklet, and there is no EventLoop on this thread (thread {Environment.CurrentManagedThreadId})."
+                ? EventLoop.NoLoopMessage($"{member} parks the current tasklet, and there is no EventLoop on this thread", "call it from a tasklet.")
                 : $"{member} parks the current tasklet, and it was called outside any tasklet (from a loop callback?). Spawn a tasklet to wait.");
         }
         return t;

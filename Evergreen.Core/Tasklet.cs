@@ -239,7 +239,8 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
         {
             Finish(task);
         }
-        else if (_park == ParkState.None && _queued == 0 && (_flags & TaskletFlags.Foreign) == 0)
+        // A park still Parking was never awaited (the body awaits something else first): not a wait.
+        else if ((_park is ParkState.None or ParkState.Parking) && _queued == 0 && (_flags & TaskletFlags.Foreign) == 0)
         {
             loop.EnterForeignWait(this);
         }

@@ -76,7 +76,7 @@ public sealed class ThreadPoolExecutor : Executor
     private void PostBack(ExecutorCall call)
     {
         // False when the loop is gone: nobody waits any more, and the outcome is dropped.
-        _loop.TryCallFromThread(() => CompleteOnLoop(call));
+        _loop.PostFromThread(() => CompleteOnLoop(call));
     }
 
     private void CompleteOnLoop(ExecutorCall call)

@@ -50,7 +50,7 @@ internal sealed class IOStreamAdapter(IOStream inner) : Stream
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var loop = inner.Loop;
-        if (!loop.TryCallFromThread(() => loop.Spawn(async () =>
+        if (!loop.PostFromThread(() => loop.Spawn(async () =>
             {
                 try { done.SetResult(await operation()); }
                 catch (Exception e) { done.SetException(e); }

@@ -7,7 +7,10 @@
 // accepts wait in the kernel's backlog: backpressure instead of a queue.
 //
 // A handler's connection is closed when the handler ends; a handler that throws fails its own
-// tasklet, which the loop reports (nobody awaits it), and nothing else is affected. CloseAsync
+// tasklet, which the loop reports (nobody awaits it), and nothing else is affected. A handler
+// ended by its peer going away (ECONNRESET, EPIPE, ECONNABORTED, however wrapped) is routine for
+// a server, not a crash: it goes to PeerDisconnected, by default one line on stderr at most every
+// second, and the handler's tasklet ends normally. CloseAsync
 // stops accepting, waits for the handlers up to the drain deadline, kills the rest, waits for
 // them to unwind, and releases the socket.
 //
@@ -57,7 +60,7 @@ public sealed class TcpServer : IAsyncDisposable
     private IPEndPoint? _local;
     private IPEndPoint? _bindEndPoint;
     private bool _bound, _listening, _pending, _closing, _closed;
-    private long _lastErrorLine;
+    private long _lastErrorLine, _lastDisconnectLine;
     private int _backlog;
     private TimeSpan _backoff;         // the current back-off while out of descriptors; zero when not backing off
     private LoopCallback? _retry;
@@ -85,6 +88,18 @@ public sealed class TcpServer : IAsyncDisposable
 
     /// <summary>How many accept errors happened.</summary>
     public long AcceptErrorCount { get; private set; }
+
+    /// <summary>
+    /// Called when a <see cref="ServeAsync"/> handler ends with its peer gone away: the
+    /// exception it let escape is (or wraps) a <see cref="UvException"/> ECONNRESET, EPIPE or
+    /// ECONNABORTED. Routine for a server, so it is not an unhandled failure: without a hook, one
+    /// line on stderr (no stack) at most every second. Its handler's tasklet ends normally either
+    /// way; any other exception is still reported through <see cref="EventLoop.UnhandledException"/>.
+    /// </summary>
+    public Action<TcpConnection, UvException>? PeerDisconnected { get; set; }
+
+    /// <summary>How many <see cref="ServeAsync"/> handlers ended with their peer gone away (see <see cref="PeerDisconnected"/>).</summary>
+    public long PeerDisconnectCount { get; private set; }
 
     /// <summary>The address the server listens on (with the port the system chose for port 0).</summary>
     public IPEndPoint? LocalEndPoint => _local ??= LocalName();
@@ -287,6 +302,32 @@ public sealed class TcpServer : IAsyncDisposable
         Console.Error.WriteLine($"Evergreen: {this}: {error.Message}; the server goes on ({AcceptErrorCount} accept errors so far).");
     }
 
+    /// <summary>The libuv error that says the peer went away, in <paramref name="error"/> or what it wraps; else null.</summary>
+    private static UvException? PeerWentAway(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is UvException { ErrorName: "ECONNRESET" or "EPIPE" or "ECONNABORTED" } uv) return uv;
+        }
+        return null;
+    }
+
+    private void ReportPeerDisconnect(TcpConnection connection, UvException error)
+    {
+        PeerDisconnectCount++;
+        if (PeerDisconnected is { } hook)
+        {
+            try { hook(connection, error); }
+            catch (Exception e) { _loop.Report(e, null, $"the PeerDisconnected handler of {this}"); }
+            return;
+        }
+        long now = Stopwatch.GetTimestamp();
+        if (now - _lastDisconnectLine < Stopwatch.Frequency) return;
+        _lastDisconnectLine = now;
+        Console.Error.WriteLine(
+            $"Evergreen: {this}: the peer {connection.RemoteEndPoint} went away ({error.Message}); its handler ended ({PeerDisconnectCount} so far).");
+    }
+
     /// <summary>
     /// Waits for the next connection and returns it; the caller owns it (close it). A yield
     /// point when none is pending.
@@ -314,7 +355,8 @@ public sealed class TcpServer : IAsyncDisposable
     /// Serves every connection: accepts it and runs <paramref name="handler"/> for it in a tasklet
     /// of its own; when the handler ends, the connection is closed. A handler that throws is
     /// reported through <see cref="EventLoop.UnhandledException"/> and only its connection is
-    /// closed. Returns once <see cref="CloseAsync"/> has finished. Killing the serving tasklet (or
+    /// closed; one that ends because its peer went away (ECONNRESET, EPIPE) is not a failure, and
+    /// goes to <see cref="PeerDisconnected"/>. Returns once <see cref="CloseAsync"/> has finished. Killing the serving tasklet (or
     /// its deadline passing) closes the server at once: the handlers are killed, and the kill or
     /// timeout then goes on.
     /// </summary>
@@ -354,6 +396,10 @@ public sealed class TcpServer : IAsyncDisposable
             try
             {
                 await handler(connection);
+            }
+            catch (Exception e) when (PeerWentAway(e) is { } gone)
+            {
+                ReportPeerDisconnect(connection, gone);
             }
             finally
             {

@@ -326,8 +326,11 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
         var failures = _failures;
         if (misuse is not null)
         {
+            // Disposed out of order: the group's scope is closed anyway (CancelScope.Dispose).
             if (failures is null) throw misuse;
             failures.Insert(0, misuse);
+            throw new AggregateException(
+                $"{this} was disposed out of order, and {(failures.Count == 2 ? "a child" : $"{failures.Count - 1} children")} failed", failures);
         }
         if (failures is { Count: 1 }) ExceptionDispatchInfo.Throw(failures[0]);
         if (failures is { Count: > 1 }) throw new AggregateException($"{failures.Count} children of {this} failed", failures);

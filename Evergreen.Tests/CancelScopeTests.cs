@@ -213,13 +213,61 @@ public class CancelScopeTests
     }
 
     [Fact]
+    public void FailAfter_InfiniteTimeout_IsNoLimit_LikeEveryWaitAsync()
+    {
+        Run(async () =>
+        {
+            using (var scope = CancelScope.FailAfter(Timeout.InfiniteTimeSpan))
+            {
+                Assert.Equal(double.PositiveInfinity, scope.Deadline);
+                Assert.Equal(Timeout.InfiniteTimeSpan, scope.Timeout);
+                await Tasklet.Sleep(Ms(1));
+                Assert.False(scope.IsExpired);
+            }
+            Assert.True(await CancelScope.MoveOnAfterAsync(Timeout.InfiniteTimeSpan, async () => await Tasklet.Sleep(Ms(1))));
+            Assert.Throws<ArgumentOutOfRangeException>(() => CancelScope.FailAfter(Ms(-2))); // only -1 ms means "no limit"
+        });
+    }
+
+    [Fact]
+    public void FailAfter_TimeSpanMaxValue_NeverExpires()
+    {
+        Run(async () =>
+        {
+            using (var scope = CancelScope.FailAfter(TimeSpan.MaxValue))
+            {
+                Assert.True(scope.Deadline > 1e9); // far in the future, not wrapped round into the past
+                await Tasklet.Sleep(Ms(1));
+                Assert.False(scope.IsExpired);
+            }
+        });
+    }
+
+    [Fact]
+    public void DisposingOutOfOrder_Throws_AndClosesTheScopeAnyway()
+    {
+        Run(async () =>
+        {
+            var outer = CancelScope.FailAfter(Ms(1));
+            var inner = CancelScope.FailAfter(TimeSpan.FromSeconds(5));
+            var e = Assert.Throws<InvalidOperationException>(outer.Dispose);
+            Assert.Contains("it is closed anyway", e.Message);
+            await Tasklet.Sleep(Ms(5)); // past the outer deadline, which no longer applies
+            Assert.False(inner.IsExpired);
+            inner.Dispose();
+            outer.Dispose(); // already closed: nothing
+            await Tasklet.Yield();
+        });
+    }
+
+    [Fact]
     public void BadArguments_AndNoTasklet_AreClearErrors()
     {
         Run(async () =>
         {
-            Assert.Throws<ArgumentOutOfRangeException>(() => CancelScope.FailAfter(Ms(-1)));
+            Assert.Throws<ArgumentOutOfRangeException>(() => CancelScope.FailAfter(Ms(-2))); // -1 ms is Timeout.InfiniteTimeSpan
             await Assert.ThrowsAsync<ArgumentNullException>(() => CancelScope.MoveOnAfterAsync(Ms(1), null!));
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => CancelScope.MoveOnAfterAsync(Ms(-1), () => Task.CompletedTask));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => CancelScope.MoveOnAfterAsync(Ms(-2), () => Task.CompletedTask));
         });
         using var loop = new EventLoop();
         Assert.Throws<InvalidOperationException>(() => CancelScope.FailAfter(Ms(1)));

@@ -199,8 +199,30 @@ public class EventLoopTests
         int at = Array.FindIndex(lines, l => l.StartsWith("Evergreen: unhandled exception in tasklet 'lonely' (#"));
         Assert.True(at >= 0, captured.ToString());
         Assert.Contains("System.IO.InvalidDataException: nobody awaits me", lines[at]);
-        Assert.Contains("nobody awaits me", lines[at + 1]);                 // then the stack: the exception,
-        Assert.Contains(lines.Skip(at + 1), l => l.TrimStart().StartsWith("at ")); // and its frames
+        Assert.StartsWith("at ", lines[at + 1].TrimStart()); // then the stack, without saying the message again
+        Assert.DoesNotContain("nobody awaits me", lines[at + 1]);
+    }
+
+    [Fact]
+    public void DefaultReport_OfAWrappedFailure_SaysEachMessageOnce_AndKeepsTheInnerStack()
+    {
+        var writer = new StringWriter();
+        Exception wrapped;
+        try
+        {
+            try { throw new InvalidDataException("inner cause"); }
+            catch (Exception e) { throw new IOException("outer failure", e); }
+        }
+        catch (Exception e)
+        {
+            wrapped = e;
+        }
+        EventLoop.WriteDefault(new LoopExceptionEventArgs(wrapped, null, "a CallSoon callback"), writer);
+        string text = writer.ToString();
+        Assert.StartsWith("Evergreen: unhandled exception in a CallSoon callback: System.IO.IOException: outer failure", text);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "outer failure"));
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "inner cause"));
+        Assert.Contains("---> System.IO.InvalidDataException: inner cause", text);
     }
 
     [Fact]
@@ -312,6 +334,44 @@ public class EventLoopTests
     }
 
     [Fact]
+    public void ConfigureAwaitFalse_InATasklet_ThenALoopCall_NamesConfigureAwaitAsTheLikelyCause()
+    {
+        Run(async loop =>
+        {
+            int loopThread = Environment.CurrentManagedThreadId;
+            int resumedOn = loopThread;
+            var errors = new List<Exception?>();
+            var t = Tasklet.Spawn(async () =>
+            {
+                await Task.Delay(1).ConfigureAwait(false);
+                resumedOn = Environment.CurrentManagedThreadId;
+                errors.Add(Record.Exception(() => EventLoop.Current));
+                errors.Add(Record.Exception(() => Tasklet.Sleep(Ms(1))));
+                errors.Add(Record.Exception(() => loop.CallSoon(() => { })));
+            }, "configured");
+            await t.JoinAsync();
+            Assert.NotEqual(loopThread, resumedOn);
+            Assert.Equal(3, errors.Count);
+            Assert.All(errors, e =>
+            {
+                Assert.IsType<InvalidOperationException>(e);
+                Assert.Contains("ConfigureAwait(false)", e!.Message);
+            });
+            Assert.Contains("no EventLoop on this thread", errors[0]!.Message);
+            Assert.Contains("thread-pool thread", errors[0]!.Message);
+            Assert.Contains("must be called on the loop's own thread", errors[2]!.Message);
+        });
+    }
+
+    [Fact]
+    public void NoLoop_OnAPlainThread_GivesTheUsualAdvice_NotConfigureAwait()
+    {
+        var e = Assert.IsType<InvalidOperationException>(OtherThread.CallEach(() => _ = EventLoop.Current)[0]);
+        Assert.Contains("create one with `new EventLoop()`", e.Message);
+        Assert.DoesNotContain("ConfigureAwait", e.Message);
+    }
+
+    [Fact]
     public void Dispose_KillsLiveTasklets_RunsTheirFinally_AndFreesEveryHandle()
     {
         var loop = new EventLoop();
@@ -333,6 +393,18 @@ public class EventLoopTests
         Assert.Throws<ObjectDisposedException>(() => loop.CallFromThread(() => { }));
         Assert.Throws<ObjectDisposedException>(() => loop.Run());
         loop.Dispose(); // twice is fine
+    }
+
+    [Theory]
+    [InlineData(TimeSpan.TicksPerSecond)] // Windows: Stopwatch ticks are TimeSpan ticks
+    [InlineData(1_000_000_000L)]          // Linux: nanoseconds
+    public void SpanToTicks_ClampsTimeSpanMaxValue_AtEitherClockFrequency(long frequency)
+    {
+        long huge = EventLoop.SpanToTicks(TimeSpan.MaxValue, frequency);
+        Assert.Equal(long.MaxValue / 4, huge);
+        Assert.True(Stopwatch.GetTimestamp() + huge > 0); // now + the longest span does not overflow
+        Assert.Equal(12_345 * (frequency / TimeSpan.TicksPerSecond), EventLoop.SpanToTicks(TimeSpan.FromTicks(12_345), frequency));
+        Assert.Equal(0, EventLoop.SpanToTicks(TimeSpan.Zero, frequency));
     }
 
     [Fact]
@@ -429,5 +501,136 @@ public class KeepAliveTests
         thread.Join();
         Assert.False(fromThread);
         Assert.Throws<ArgumentNullException>(() => loop.TryCallFromThread(null!));
+    }
+}
+
+public class CallFromThreadTests
+{
+    [Fact]
+    public void CallbacksAcceptedAfterRunReturned_RunAtDispose_BeforeTheTaskletsAreKilled()
+    {
+        var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+            finally { log.Add("tasklet unwound"); }
+        });
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        int ran = 0;
+        var accepted = OtherThread.CallEach(Enumerable.Range(0, 1000)
+            .Select(_ => (Action)(() => Assert.True(loop.TryCallFromThread(() => ran++))))
+            .Append(() => loop.CallFromThread(() => log.Add("callback")))
+            .ToArray());
+        Assert.All(accepted, Assert.Null);
+        Assert.Equal(0, ran);
+        loop.Dispose();
+        Assert.Equal(1000, ran);
+        Assert.Equal(["callback", "tasklet unwound"], log);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
+    public void ACallbackRunAtDispose_MayDisposeTheLoopAgain_Harmlessly()
+    {
+        var loop = new EventLoop();
+        var log = new List<string>();
+        loop.Spawn(async () =>
+        {
+            try { await Tasklet.Sleep(TimeSpan.FromHours(1)); }
+            finally { log.Add("unwound"); }
+        });
+        loop.CallSoon(loop.Stop);
+        loop.RunForever();
+        Assert.Null(OtherThread.CallEach(() => loop.CallFromThread(() =>
+        {
+            loop.Dispose(); // from inside the outer Dispose: nothing
+            log.Add("callback");
+        }))[0]);
+        loop.Dispose();
+        Assert.Equal(["callback", "unwound"], log);
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
+    public void EveryCallAccepted_WhileDisposeRacesWithFourThreads_RunsExactlyOnce()
+    {
+        var loop = new EventLoop();
+        long accepted = 0;
+        long ran = 0;
+        using var go = new ManualResetEventSlim();
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            go.Wait();
+            // Posts until the loop refuses (once Dispose has begun), or a quarter of a million times.
+            for (int i = 0; i < 250_000 && loop.TryCallFromThread(() => ran++); i++) Interlocked.Increment(ref accepted);
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+        loop.Spawn(async () =>
+        {
+            go.Set();
+            await Tasklet.Sleep(TimeSpan.FromMilliseconds(20)); // the loop serves the threads for a while
+            loop.Stop();
+        });
+        loop.RunForever();
+        long ranBeforeDispose = ran;
+        loop.Dispose(); // while the threads may still post, with callbacks queued
+        threads.ForEach(t => t.Join());
+        Assert.True(ran > ranBeforeDispose, "Dispose had queued callbacks to run");
+        Assert.Equal(Interlocked.Read(ref accepted), ran);
+        Assert.Throws<ObjectDisposedException>(() => loop.CallFromThread(() => { }));
+        Assert.Equal(0, loop.HandleCount);
+    }
+
+    [Fact]
+    public void CrossThreadCapacity_RefusesUserCallbacksPastIt_WithTheRule_AndRunsThoseAccepted()
+    {
+        TestLoop.Run(async loop =>
+        {
+            Assert.Equal(EventLoop.DefaultCrossThreadCapacity, loop.CrossThreadCapacity);
+            loop.CrossThreadCapacity = 3;
+            int ran = 0;
+            // The loop thread is held (this tasklet does not yield) while another thread posts.
+            var seen = OtherThread.CallEach(
+                () => Assert.True(loop.TryCallFromThread(() => ran++)),
+                () => Assert.True(loop.TryCallFromThread(() => ran++)),
+                () => loop.CallFromThread(() => ran++),
+                () => Assert.False(loop.TryCallFromThread(() => ran++)),
+                () => loop.CallFromThread(() => ran++));
+            Assert.All(seen.Take(4), Assert.Null);
+            var full = Assert.IsType<InvalidOperationException>(seen[4]);
+            Assert.Contains("3 callbacks already wait", full.Message);
+            Assert.Contains("CrossThreadCapacity", full.Message);
+            for (int i = 0; i < 1000 && ran < 3; i++) await Tasklet.Sleep(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(3, ran);
+            Assert.True(loop.TryCallFromThread(() => ran++)); // drained: room again
+            Assert.Throws<ArgumentOutOfRangeException>(() => loop.CrossThreadCapacity = 0);
+            Assert.IsType<InvalidOperationException>(OtherThread.CallEach(() => loop.CrossThreadCapacity = 5)[0]);
+            for (int i = 0; i < 1000 && ran < 4; i++) await Tasklet.Sleep(TimeSpan.FromMilliseconds(1));
+            Assert.Equal(4, ran);
+        });
+    }
+
+    [Fact]
+    public void AFullQueue_StillLetsAnOffloadedCallAndATaskContinuationBack()
+    {
+        TestLoop.Run(async loop =>
+        {
+            loop.CrossThreadCapacity = 1;
+            using var workMayEnd = new ManualResetEventSlim();
+            var offloaded = Tasklet.Spawn(async () => await Offload.RunAsync(() => { workMayEnd.Wait(TimeSpan.FromSeconds(10)); return 42; }));
+            var foreign = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var awaiting = Tasklet.Spawn(async () => await foreign.Task);
+            await Tasklet.Yield();
+            // Held loop thread: fill the queue, then let the work and the task complete behind it.
+            Assert.Null(OtherThread.CallEach(() => Assert.True(loop.TryCallFromThread(() => { })))[0]);
+            Assert.False(loop.TryCallFromThread(() => { }));
+            workMayEnd.Set();
+            OtherThread.CallEach(foreign.SetResult); // the continuation comes back through the door too
+            Assert.True(SpinWait.SpinUntil(() => loop.CrossThreadBacklog >= 3, TimeSpan.FromSeconds(10)));
+            Assert.Equal(42, await offloaded);
+            await awaiting;
+        });
     }
 }

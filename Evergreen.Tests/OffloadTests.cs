@@ -125,6 +125,67 @@ public class OffloadTests
     }
 
     [Fact]
+    public void NotAwaitedAtOnce_TheNextParkIsAClearError_AndNothingElseIsReported()
+    {
+        Run(async () =>
+        {
+            var loop = EventLoop.Current;
+            var pending = Offload.RunAsync(() => 5);
+            var e = Assert.Throws<InvalidOperationException>(() => Tasklet.Sleep(Ms(1)));
+            Assert.Contains("one thing at a time", e.Message);
+            // The work's completion reaches the loop while the tasklet is not parked but awaits an
+            // ordinary task: the result must wait for the await, not be pushed at a park that is not there.
+            Assert.True(SpinWait.SpinUntil(() => loop.HasCrossThreadWork, TimeSpan.FromSeconds(10)));
+            await Task.Delay(1);
+            Assert.Equal(5, await pending);
+            Assert.Equal(7, await Offload.RunAsync(() => 7));
+        });
+    }
+
+    [Fact]
+    public void NeverAwaited_TheWorkFinishingAfterTheTaskletEnded_IsNotReportedAsAWrongUnpark()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            var release = new ManualResetEventSlim(); // not disposed: the work still waits on it after the test body ends
+            var t = Tasklet.Spawn(() =>
+            {
+                _ = Offload.RunAsync(() => release.Wait(TimeSpan.FromSeconds(10)));
+                return Task.CompletedTask;
+            }, "forgetful");
+            await t.JoinAsync();
+            release.Set(); // the work ends after its tasklet did; the loop waits for it
+        }, reports);
+        Assert.DoesNotContain(reports, r => r.Exception.Message.Contains("is not parked"));
+        var report = Assert.Single(reports); // the misuse, said once
+        Assert.Contains("forgetful", report.Source);
+        Assert.Contains("Offload.RunAsync", report.Exception.Message);
+        Assert.Contains("never awaited", report.Exception.Message);
+    }
+
+    [Fact]
+    public void NotAwaitedAtOnce_ATaskletThatFailsAtItsNextPark_IsReportedOnce()
+    {
+        var reports = new List<LoopExceptionEventArgs>();
+        Run(async () =>
+        {
+            var release = new ManualResetEventSlim(); // not disposed: the work still waits on it after the test body ends
+            var t = Tasklet.Spawn(async () =>
+            {
+                _ = Offload.RunAsync(() => release.Wait(TimeSpan.FromSeconds(10)));
+                await Tasklet.Sleep(Ms(1)); // refused: the tasklet's park is the offload's
+            }, "hasty");
+            await Tasklet.Yield();
+            Assert.Equal(TaskletState.Failed, t.State);
+            release.Set(); // the work ends after its tasklet did; the loop waits for it
+        }, reports);
+        var report = Assert.Single(reports);
+        Assert.Contains("hasty", report.Source);
+        Assert.Contains("one thing at a time", report.Exception.Message);
+    }
+
+    [Fact]
     public void BadArguments_AndNoTasklet_AreClearErrors()
     {
         Run(async () =>

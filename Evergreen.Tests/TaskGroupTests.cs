@@ -556,6 +556,38 @@ public class TaskGroupTests
     }
 
     [Fact]
+    public void DisposingTheGroupBeforeAScopeOpenedInItsBlock_ThrowsTheOrderError_AndNothingElse()
+    {
+        Run(async () =>
+        {
+            var group = new TaskGroup("g");
+            var scope = CancelScope.FailAfter(Forever);
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await group.DisposeAsync());
+            Assert.Contains("innermost first", e.Message);
+            Assert.True(group.IsClosed);
+            scope.Dispose();
+            await Tasklet.Yield();
+        }); // no "TaskGroup ... was never disposed" report when the test tasklet ends
+    }
+
+    [Fact]
+    public void DisposingACancelledGroupInTheWrongOrder_DoesNotCancelTheParentsLaterParks()
+    {
+        Run(async () =>
+        {
+            var group = new TaskGroup("g");
+            group.Spawn(() => throw new Boom("child failed"));
+            var scope = CancelScope.FailAfter(Forever);
+            var e = await Assert.ThrowsAsync<AggregateException>(async () => await group.DisposeAsync());
+            Assert.Contains(e.InnerExceptions, x => x is InvalidOperationException && x.Message.Contains("innermost first"));
+            Assert.Contains(e.InnerExceptions, x => x is Boom);
+            Assert.DoesNotContain("2 children", e.Message); // one child failed; the other error is the misuse
+            scope.Dispose();
+            await Tasklet.Yield(); // the group's cancelled scope was closed with the group: this park is not cancelled
+        });
+    }
+
+    [Fact]
     public void CreatingAGroupOutsideATasklet_IsRefused()
     {
         using var loop = new EventLoop();
