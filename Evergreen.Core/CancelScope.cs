@@ -16,6 +16,8 @@
 
 using System.Diagnostics;
 
+using System.Runtime.CompilerServices;
+
 namespace Evergreen;
 
 /// <summary>
@@ -134,6 +136,7 @@ public sealed class CancelScope : IDisposable
     /// <returns>True if <paramref name="body"/> completed, false if it was cut short by this timeout.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>, no limit).</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public static async Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -160,12 +163,36 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>Like <see cref="MoveOnAfterAsync(TimeSpan, Func{Task})"/>, keeping the body's value.</summary>
     /// <returns>(true, value) if <paramref name="body"/> completed; (false, default) if it was cut short by this timeout.</returns>
+    [OverloadResolutionPriority(1)]
     public static async Task<(bool Completed, T? Result)> MoveOnAfterAsync<T>(TimeSpan timeout, Func<Task<T>> body)
     {
         ArgumentNullException.ThrowIfNull(body);
         T? result = default;
         bool completed = await MoveOnAfterAsync(timeout, async () => { result = await body(); });
         return (completed, result);
+    }
+
+    /// <summary>
+    /// Like <see cref="MoveOnAfterAsync(TimeSpan, Func{Task})"/>, for a <paramref name="body"/> that
+    /// returns a <see cref="ValueTask"/> (say <c>() =&gt; Tasklet.Sleep(span)</c>).
+    /// </summary>
+    /// <returns>True if <paramref name="body"/> completed, false if it was cut short by this timeout.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>, no limit).</exception>
+    public static Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<ValueTask> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return MoveOnAfterAsync(timeout, () => body().AsTask());
+    }
+
+    /// <summary>Like <see cref="MoveOnAfterAsync{T}(TimeSpan, Func{Task{T}})"/>, for a <paramref name="body"/> that returns a <see cref="ValueTask{TResult}"/>.</summary>
+    /// <returns>(true, value) if <paramref name="body"/> completed; (false, default) if it was cut short by this timeout.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>, no limit).</exception>
+    public static Task<(bool Completed, T? Result)> MoveOnAfterAsync<T>(TimeSpan timeout, Func<ValueTask<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return MoveOnAfterAsync(timeout, () => body().AsTask());
     }
 
     /// <summary>The enclosing scope in the same tasklet, or null.</summary>

@@ -20,6 +20,8 @@
 
 using Evergreen.Native;
 
+using System.Runtime.CompilerServices;
+
 namespace Evergreen;
 
 public sealed partial class EventLoop
@@ -63,7 +65,17 @@ public sealed partial class EventLoop
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
     /// <exception cref="DeadlockException">Tasklets ended up parked with nothing to wake them.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public static void Run(Func<Task> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        RunMain(loop => loop.Spawn(main, "main"));
+    }
+
+    /// <summary>Like <see cref="Run(Func{Task})"/>, for a <paramref name="main"/> that returns a <see cref="ValueTask"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
+    /// <exception cref="DeadlockException">Tasklets ended up parked with nothing to wake them.</exception>
+    public static void Run(Func<ValueTask> main)
     {
         ArgumentNullException.ThrowIfNull(main);
         RunMain(loop => loop.Spawn(main, "main"));
@@ -72,7 +84,18 @@ public sealed partial class EventLoop
     /// <summary>Like <see cref="Run(Func{Task})"/>, returning <paramref name="main"/>'s value.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
     /// <exception cref="DeadlockException">Tasklets ended up parked with nothing to wake them.</exception>
+    [OverloadResolutionPriority(1)]
     public static T Run<T>(Func<Task<T>> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        var t = (Tasklet<T>)RunMain(loop => loop.Spawn(main, "main"));
+        return t.ResultUnchecked;
+    }
+
+    /// <summary>Like <see cref="Run{T}(Func{Task{T}})"/>, for a <paramref name="main"/> that returns a <see cref="ValueTask{TResult}"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
+    /// <exception cref="DeadlockException">Tasklets ended up parked with nothing to wake them.</exception>
+    public static T Run<T>(Func<ValueTask<T>> main)
     {
         ArgumentNullException.ThrowIfNull(main);
         var t = (Tasklet<T>)RunMain(loop => loop.Spawn(main, "main"));

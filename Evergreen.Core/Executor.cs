@@ -196,17 +196,6 @@ public abstract partial class Executor : IAsyncDisposable
             paramName);
     }
 
-    private static class TaskResult<T>
-    {
-        internal static readonly bool IsTask =
-            typeof(Task).IsAssignableFrom(typeof(T)) || typeof(T) == typeof(ValueTask) ||
-            (typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(ValueTask<>));
-
-        internal static string Display(Type type) => type.IsGenericType
-            ? $"{type.Name[..type.Name.IndexOf('`')]}<{string.Join(", ", type.GetGenericArguments().Select(Display))}>"
-            : type.Name;
-    }
-
     private protected Future<T> NewFuture<T>(string member)
     {
         _loop.CheckThread(member);

@@ -35,10 +35,21 @@ public static class Offload
     /// early. Await the result at once (it is the tasklet's park).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="work"/> returns a task (an async
+    /// lambda): offload is for synchronous work; the task would run on unawaited, on a thread
+    /// where no loop is.</exception>
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
     public static ValueTask<T> RunAsync<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
+        if (TaskResult<T>.IsTask)
+        {
+            throw new ArgumentException(
+                $"Offload.RunAsync: the work returns {TaskResult<T>.Display(typeof(T))}, a task: offload runs synchronous work on a thread-pool thread, and an async " +
+                "function's task would be handed back unawaited, its work going on where no loop is (its Evergreen calls would fail unseen). Await the async function in the tasklet " +
+                "itself (its waits park the tasklet), and offload only its blocking, synchronous part.",
+                nameof(work));
+        }
         var node = OffloadWork<T>.Begin(work, null);
         return new ValueTask<T>(node, node.Token);
     }

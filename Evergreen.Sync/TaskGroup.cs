@@ -47,7 +47,7 @@ namespace Evergreen.Sync;
 /// <remarks>
 /// If the block itself throws, the children are not killed: C# does not tell
 /// <see cref="DisposeAsync"/> that an exception is on its way, so it waits for them. Use
-/// <see cref="RunAsync"/>, which kills them first, or call <see cref="CancelAll"/> in a catch.
+/// <see cref="RunAsync(Func{TaskGroup, Task}, string?)"/>, which kills them first, or call <see cref="CancelAll"/> in a catch.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, ITaskletSupervisor
@@ -90,6 +90,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
+    [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public static async Task RunAsync(Func<TaskGroup, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -116,6 +117,18 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
             throw new AggregateException($"the block of {group} failed, and so did its children", all);
         }
         if (blockError is not null) ExceptionDispatchInfo.Throw(blockError);
+    }
+
+    /// <summary>
+    /// Like <see cref="RunAsync(Func{TaskGroup, Task}, string?)"/>, for a <paramref name="body"/>
+    /// that returns a <see cref="ValueTask"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
+    public static Task RunAsync(Func<TaskGroup, ValueTask> body, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return RunAsync(group => body(group).AsTask(), name);
     }
 
     /// <summary>A kill or a scope's cancellation: superseded by the real failures it caused.</summary>

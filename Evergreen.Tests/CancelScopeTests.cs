@@ -67,6 +67,24 @@ public class CancelScopeTests
     }
 
     [Fact]
+    public void MoveOnAfter_TakesValueTaskBodies_WithAndWithoutAValue()
+    {
+        Run(async () =>
+        {
+            async ValueTask<int> Slow(TimeSpan wait)
+            {
+                await Tasklet.Sleep(wait);
+                return 5;
+            }
+            Assert.False(await CancelScope.MoveOnAfterAsync(Ms(10), () => Tasklet.Sleep(TimeSpan.FromSeconds(30))));
+            Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(10), () => Tasklet.Sleep(Ms(1))));
+            Assert.Equal((true, 5), await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(10), () => Slow(Ms(1))));
+            Assert.Equal((false, 0), await CancelScope.MoveOnAfterAsync(Ms(10), () => Slow(TimeSpan.FromSeconds(30))));
+            await Assert.ThrowsAsync<FormatException>(() => CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(10), () => ValueTask.FromException(new FormatException("body"))));
+        });
+    }
+
+    [Fact]
     public void MoveOnAfter_CatchesOnlyItsOwnTimeout()
     {
         Run(async () =>

@@ -30,6 +30,22 @@ public class EventLoopTests
     }
 
     [Fact]
+    public void StaticRun_TakesValueTaskMains_AndAsyncLambdasStillBindToTheTaskForms()
+    {
+        static async ValueTask<int> Answer()
+        {
+            await Tasklet.Sleep(Ms(1));
+            return 42;
+        }
+        EventLoop.Run(() => Tasklet.Sleep(Ms(1)));                 // Func<ValueTask>
+        Assert.Equal(42, EventLoop.Run(() => Answer()));           // Func<ValueTask<int>>
+        Assert.Equal(7, EventLoop.Run(async () => { await Tasklet.Sleep(Ms(1)); return 7; })); // still the Task form
+        var e = Assert.Throws<FormatException>(() => EventLoop.Run(() => ValueTask.FromException(new FormatException("a ValueTask main failed"))));
+        Assert.Equal("a ValueTask main failed", e.Message);
+        Assert.Throws<InvalidOperationException>(() => EventLoop.Current); // each loop was disposed
+    }
+
+    [Fact]
     public void StaticRun_ReturnsMainsValue_AndRethrowsMainsException()
     {
         Assert.Equal(5, EventLoop.Run(async () => { await Tasklet.Sleep(Ms(1)); return 5; }));

@@ -73,6 +73,25 @@ public class OffloadTests
     }
 
     [Fact]
+    public void AnAsyncFunction_IsRefused_WithTheRule_InsteadOfRunningOnUnawaitedOffTheLoop()
+    {
+        Run(async () =>
+        {
+            bool ran = false;
+            var e = Assert.Throws<ArgumentException>(() => { _ = Offload.RunAsync(async () => { await Tasklet.Sleep(TimeSpan.FromMilliseconds(1)); ran = true; }); });
+            Assert.Contains("Task, a task", e.Message);
+            Assert.Contains("Await the async function in the tasklet", e.Message);
+            Assert.Equal("work", e.ParamName);
+            var f = Assert.Throws<ArgumentException>(() => { _ = Offload.RunAsync(async () => { await Task.Yield(); return 1; }); });
+            Assert.Contains("Task<Int32>", f.Message);
+            Assert.Throws<ArgumentException>(() => { _ = Offload.RunAsync(() => ValueTask.CompletedTask); });
+            Assert.Equal(3, await Offload.RunAsync(() => 3)); // synchronous work still runs
+            await Tasklet.Sleep(TimeSpan.FromMilliseconds(5));
+            Assert.False(ran);
+        });
+    }
+
+    [Fact]
     public void KillingTheWaiter_EndsTheWaitAtOnce_AndTheWorkFinishesOnItsOwn()
     {
         Run(async () =>

@@ -81,6 +81,29 @@ public class TaskGroupTests
     }
 
     [Fact]
+    public void RunAsync_TakesAValueTaskBlock_AndItsFailureKillsTheChildren()
+    {
+        Run(async () =>
+        {
+            bool childRan = false;
+            await TaskGroup.RunAsync(group =>
+            {
+                group.Spawn(async () => { await Tasklet.Sleep(Ms(1)); childRan = true; });
+                return ValueTask.CompletedTask;
+            });
+            Assert.True(childRan);
+            Tasklet? sleeper = null;
+            var error = await Assert.ThrowsAsync<Boom>(() => TaskGroup.RunAsync(group =>
+            {
+                sleeper = group.SpawnTasklet(() => Tasklet.Sleep(Forever));
+                return ValueTask.FromException(new Boom("the block"));
+            }));
+            Assert.Equal("the block", error.Message);
+            Assert.Equal(TaskletState.Killed, sleeper!.State);
+        });
+    }
+
+    [Fact]
     public void AChildCrash_WakesTheParentParkedInTheBlock_AndTheBlockThrowsIt()
     {
         Run(async () =>

@@ -41,7 +41,7 @@ return EventLoop.Run(async () =>
         if (stopping) return;
         stopping = true;
         Console.WriteLine("Stopping: closing open connections within 2 s...");
-        loop.Spawn(() => server.CloseAsync(TimeSpan.FromSeconds(2)).AsTask(), "shutdown");
+        loop.Spawn(() => server.CloseAsync(TimeSpan.FromSeconds(2)), "shutdown");
     }
     var onInt = loop.AddSignalHandler(2, Stop);   // SIGINT
     var onTerm = loop.AddSignalHandler(15, Stop); // SIGTERM
