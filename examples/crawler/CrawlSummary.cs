@@ -24,7 +24,7 @@ public static class CrawlSummary
         if (crawler.WasCancelled)
         {
             int cancelled = stats.ErrorsByKind.GetValueOrDefault(CrawlErrors.Cancelled);
-            rows.Add(("stopped", string.Format(inv, "by Ctrl-C: {0:N0} fetches cancelled, {1:N0} URLs left in the queue", cancelled, frontier.Queued)));
+            rows.Add(("stopped", string.Format(inv, "by Ctrl-C: {0:N0} {1} cancelled, {2:N0} URLs left in the queue", cancelled, cancelled == 1 ? "fetch" : "fetches", frontier.Queued)));
         }
         if (outputPath is not null) rows.Add(("output", string.Format(inv, "{0} ({1:N0} records)", outputPath, stats.Pages)));
         return rows;

@@ -51,7 +51,7 @@ static async Task<int> CrawlAsync(CrawlOptions options)
     {
         if (++interrupts == 1)
         {
-            string line = $"crawler: stopping, cancelling {crawler?.ActiveFetches ?? 0} fetches in flight (Ctrl-C again quits at once)";
+            string line = $"crawler: stopping, cancelling {Fetches(crawler?.ActiveFetches ?? 0)} in flight (Ctrl-C again quits at once)";
             // On the terminal the live view shows it inside its frame: a line written to the
             // terminal while the view redraws itself lands inside the frame and breaks it.
             view?.ShowStopping(line);
@@ -114,3 +114,5 @@ static async Task<int> CrawlAsync(CrawlOptions options)
         onInterrupt.Cancel();
     }
 }
+
+static string Fetches(int n) => n == 1 ? "1 fetch" : $"{n:N0} fetches";
