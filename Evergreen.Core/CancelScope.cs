@@ -308,6 +308,20 @@ public sealed class CancelScope : IDisposable
     /// <summary>The key under which a scope's TimeoutException names its scope (in <see cref="Exception.Data"/>).</summary>
     internal const string ScopeKey = "Evergreen.CancelScope";
 
+    /// <summary>
+    /// Whether <paramref name="error"/>, or an exception it wraps (SslStream, stream adapters and
+    /// relabelling callers such as HttpSession wrap what the parks under them threw), is this
+    /// scope's expiry: the TimeoutException a park threw when this scope's deadline passed.
+    /// </summary>
+    internal bool IsExpiryOf(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException && ReferenceEquals(e.Data[ScopeKey], this)) return true;
+        }
+        return false;
+    }
+
     private string Message() => _timeout is { } span
         ? $"timed out after {Format(span)} (CancelScope.{Origin} in {_owner.Describe()})"
         : $"the deadline passed (CancelScope.{Origin} at {Deadline:F3} in {_owner.Describe()})";

@@ -172,14 +172,8 @@ public sealed class TlsStream : IOStream
     }
 
     /// <summary>Whether <paramref name="error"/> (or an exception inside it: SslStream wraps) is <paramref name="scope"/>'s timeout.</summary>
-    private static bool IsExpiryOf(Exception error, CancelScope scope)
-    {
-        for (Exception? e = error; e is not null; e = e.InnerException)
-        {
-            if (e is TimeoutException && ReferenceEquals(e.Data[CancelScope.ScopeKey], scope)) return true;
-        }
-        return scope.IsExpired && error is IOException or AuthenticationException or ObjectDisposedException;
-    }
+    private static bool IsExpiryOf(Exception error, CancelScope scope) =>
+        scope.IsExpiryOf(error) || (scope.IsExpired && error is IOException or AuthenticationException or ObjectDisposedException);
 
     /// <summary>The stream TLS runs over.</summary>
     public IOStream InnerStream => _inner;

@@ -117,7 +117,7 @@ internal sealed class HttpServerConnection
             Broken = true;
             throw;
         }
-        catch (TimeoutException e) when (HttpSession.IsExpiryOf(e, scope))
+        catch (TimeoutException e) when (scope.IsExpiryOf(e))
         {
             Broken = true;
             Stream.CloseWithReset(); // libuv cancels the abandoned write and frees its memory

@@ -84,15 +84,7 @@ public sealed partial class HttpSession
     /// Whether <paramref name="error"/> (or an exception it wraps: SslStream wraps the errors of a
     /// handshake) is the expiry of <paramref name="scope"/>, one of the session's own scopes.
     /// </summary>
-    internal static bool IsExpiryOf(Exception error, CancelScope? scope)
-    {
-        if (scope is null) return false;
-        for (Exception? e = error; e is not null; e = e.InnerException)
-        {
-            if (e is TimeoutException && e is not HttpTimeoutException && ReferenceEquals(e.Data[CancelScope.ScopeKey], scope)) return true;
-        }
-        return false;
-    }
+    internal static bool IsExpiryOf(Exception error, CancelScope? scope) => scope is not null && scope.IsExpiryOf(error);
 
     /// <summary>Opens a cancel scope for <paramref name="timeout"/>, or none for an infinite one.</summary>
     private static CancelScope? ScopeFor(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan ? null : CancelScope.FailAfter(timeout);
