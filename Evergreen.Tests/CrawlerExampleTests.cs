@@ -109,6 +109,7 @@ public partial class CrawlerExampleTests
             while ((line = process.StandardOutput.ReadLine()) is not null && !line.StartsWith('[')) head.AppendLine(line);
             Assert.True(line is not null, $"the crawl ended before it could be interrupted: {head}");
             Assert.Contains(" URLs fetched (", line);
+            int fetchedBeforeSignal = int.Parse(line![(line.IndexOf(']') + 1)..line.IndexOf(" URLs fetched (")].Trim(), System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
             Assert.Contains("; workers: ", line); // what the workers are doing, not "0 fetching"
             var stdout = process.StandardOutput.ReadToEndAsync();
             Assert.Equal(0, SendSignal(process.Id, SIGINT));
@@ -119,7 +120,9 @@ public partial class CrawlerExampleTests
             Assert.Contains("by Ctrl-C", printed);
             Assert.Contains("crawler: stopping", errors);
             var paths = ReadJsonl(output);
-            Assert.InRange(paths.Count, 50, DemoSite.ExpectedPaths(3000).Count - 1);
+            // At least what the progress line had counted (a fixed floor failed on a loaded machine,
+            // where 2 s of a two-worker crawl fetched only 32 URLs), and not the whole site.
+            Assert.InRange(paths.Count, Math.Max(1, fetchedBeforeSignal), DemoSite.ExpectedPaths(3000).Count - 1);
             Assert.Equal(paths.Count, paths.Distinct().Count());
         }
         finally
