@@ -114,7 +114,7 @@ public sealed class CancelScope : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (Timeout.InfiniteTimeSpan means no limit)");
         }
-        var t = Tasklet.CurrentForPark("CancelScope.FailAfter");
+        var t = Tasklet.RequireCurrent("CancelScope.FailAfter");
         return new CancelScope(t, DueAfter(t, timeout), timeout, "FailAfter");
     }
 
@@ -124,7 +124,7 @@ public sealed class CancelScope : IDisposable
     public static CancelScope FailAt(double deadline)
     {
         if (double.IsNaN(deadline)) throw new ArgumentOutOfRangeException(nameof(deadline), deadline, "a deadline must be a number");
-        var t = Tasklet.CurrentForPark("CancelScope.FailAt");
+        var t = Tasklet.RequireCurrent("CancelScope.FailAt");
         return new CancelScope(t, EventLoop.SecondsToTicks(deadline), null, "FailAt");
     }
 
@@ -144,7 +144,7 @@ public sealed class CancelScope : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (Timeout.InfiniteTimeSpan means no limit)");
         }
-        var t = Tasklet.CurrentForPark("CancelScope.MoveOnAfterAsync");
+        var t = Tasklet.RequireCurrent("CancelScope.MoveOnAfterAsync");
         var scope = new CancelScope(t, DueAfter(t, timeout), timeout, "MoveOnAfterAsync");
         try
         {
@@ -323,12 +323,8 @@ public sealed class CancelScope : IDisposable
     }
 
     private string Message() => _timeout is { } span
-        ? $"timed out after {Format(span)} (CancelScope.{Origin} in {_owner.Describe()})"
+        ? $"timed out after {Timeouts.Describe(span)} (CancelScope.{Origin} in {_owner.Describe()})"
         : $"the deadline passed (CancelScope.{Origin} at {Deadline:F3} in {_owner.Describe()})";
-
-    internal static string Format(TimeSpan span) => span.TotalSeconds >= 1
-        ? $"{span.TotalSeconds:0.###} s"
-        : $"{span.TotalMilliseconds:0.###} ms";
 
     /// <summary>
     /// Closes the scope: its deadline no longer applies. Scopes must be closed innermost first,

@@ -92,6 +92,19 @@ public sealed partial class EventLoop : IDisposable
 
     internal bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
+    /// <summary>
+    /// True when called on the loop's own thread, where tasklets, handles and every primitive may
+    /// be used (advanced: for primitive authors; as WPF's <c>Dispatcher.CheckAccess</c>).
+    /// </summary>
+    public bool CheckAccess() => IsLoopThread;
+
+    /// <summary>
+    /// Throws a clear <see cref="InvalidOperationException"/> naming <paramref name="member"/> when
+    /// called off the loop's thread (advanced: for primitive authors; as WPF's <c>Dispatcher.VerifyAccess</c>).
+    /// </summary>
+    /// <param name="member">The caller, as the user wrote it ("MyQueue.Put").</param>
+    public void VerifyAccess(string member) => CheckThread(member);
+
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => _disposed;
 

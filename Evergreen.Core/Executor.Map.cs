@@ -76,7 +76,7 @@ public abstract partial class Executor
     {
         const string member = "Executor.MapAsync";
         _loop.CheckThread(member);
-        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
         long deadline = ticks < 0 ? -1 : _loop.NowTicks + ticks;
         var futures = items.TryGetNonEnumeratedCount(out int count) ? new List<Future<TResult>>(count) : new List<Future<TResult>>();
         try

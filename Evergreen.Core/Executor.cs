@@ -295,7 +295,7 @@ public abstract partial class Executor : IAsyncDisposable
         _loop.CheckThread("Executor.ShutdownAsync");
         if (wait)
         {
-            var me = Tasklet.CurrentForPark("Executor.ShutdownAsync(wait: true)");
+            var me = Tasklet.RequireCurrent("Executor.ShutdownAsync(wait: true)");
             CheckCanWait(me, "Executor.ShutdownAsync(wait: true)");
         }
         _shutdown = true;

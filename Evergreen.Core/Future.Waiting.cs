@@ -16,10 +16,10 @@ public abstract partial class Future
     internal Tasklet BeginWait(string member, long timeoutTicks)
     {
         Debug.Assert(_state < State.Succeeded);
-        var t = Tasklet.CurrentForPark(member);
+        var t = Tasklet.RequireCurrent(member);
         var waiters = _waiters ??= new WaitQueue(this);
         t.BeginPark(waiters, timeoutTicks, yielding: false);
-        waiters.Append(t);
+        waiters.List.AddLast(t);
         return t;
     }
 
@@ -33,7 +33,7 @@ public abstract partial class Future
         if (!woken) return false;
         if (_state < State.Succeeded)
         {
-            _waiters!.Remove(t);
+            _waiters!.List.Remove(t);
             throw new InvalidOperationException(
                 $"{t.Describe()} was woken from its wait on {this} by something other than the future (Tasklet.Unpark?): " +
                 "only the future may wake its waiters.");

@@ -87,7 +87,7 @@ public sealed class Future<T> : Future
     public new ValueTask<T> ResultAsync(TimeSpan? timeout = null)
     {
         _loop.CheckThread("Future.ResultAsync");
-        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
         if (IsDoneCore)
         {
             MarkObserved();
@@ -100,7 +100,7 @@ public sealed class Future<T> : Future
     private protected override ValueTask ResultUntypedAsync(TimeSpan? timeout)
     {
         _loop.CheckThread("Future.ResultAsync");
-        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
         if (IsDoneCore)
         {
             MarkObserved();

@@ -22,7 +22,7 @@ public static partial class Futures
         where TFuture : Future
     {
         ArgumentNullException.ThrowIfNull(futures);
-        Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        Timeouts.ToTicks(timeout, nameof(timeout));
         return new CompletionOrder<TFuture>(Distinct(futures, "Futures.AsCompleted"), timeout);
     }
 
@@ -80,7 +80,7 @@ public static partial class Futures
                                     $"Futures.AsCompleted: {_pending} of {futures.Count} futures were not done within {Future.Describe(timeout)}");
                             }
                         }
-                        var me = Tasklet.CurrentForPark("Futures.AsCompleted");
+                        var me = Tasklet.RequireCurrent("Futures.AsCompleted");
                         me.BeginPark(this, ticks, yielding: false);
                         _parked = me;
                         await new ValueTask<bool>(me, me._version); // woken by a hook, or the deadline: look again
@@ -104,7 +104,7 @@ public static partial class Futures
                 if (futures.Count == 0) return;
                 var loop = _loop = futures[0].Loop;
                 loop.CheckThread("Futures.AsCompleted");
-                long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+                long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
                 if (ticks >= 0) _deadline = loop.NowTicks + ticks;
                 foreach (var future in futures)
                 {

@@ -51,7 +51,7 @@ public static partial class Futures
         {
             throw new ArgumentOutOfRangeException(nameof(returnWhen), returnWhen, "returnWhen must be AllCompleted, FirstCompleted or FirstException");
         }
-        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
         var wait = new ManyWait<TFuture>(Distinct(futures, "Futures.WaitAsync"), returnWhen);
         if (wait.IsSatisfied || ticks == 0) return new(wait.Split());
         return wait.ParkAsync(ticks);
@@ -105,7 +105,7 @@ public static partial class Futures
 
         internal async ValueTask<(IReadOnlyList<TFuture> Done, IReadOnlyList<TFuture> NotDone)> ParkAsync(long ticks)
         {
-            var me = Tasklet.CurrentForPark("Futures.WaitAsync");
+            var me = Tasklet.RequireCurrent("Futures.WaitAsync");
             var hooks = new Hook[_pending];
             int n = 0;
             foreach (var future in _futures)

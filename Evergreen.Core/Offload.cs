@@ -89,7 +89,7 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
     /// <summary>Parks the current tasklet on a node and queues the work; await the node with <see cref="Token"/>.</summary>
     internal static OffloadWork<T> Begin(Func<T>? func, Action? action)
     {
-        var tasklet = Tasklet.CurrentForPark("Offload.RunAsync");
+        var tasklet = Tasklet.RequireCurrent("Offload.RunAsync");
         var node = t_free;
         if (node is not null) t_free = node._nextFree;
         else node = new OffloadWork<T>();

@@ -100,7 +100,7 @@ public partial class Tasklet
         {
             throw new InvalidOperationException($"{Describe()} was never started: start it before joining it.");
         }
-        var me = CurrentForPark("Tasklet.JoinAsync");
+        var me = RequireCurrent("Tasklet.JoinAsync");
         if (ReferenceEquals(me, this)) throw new InvalidOperationException($"{Describe()} cannot join itself: it would wait forever.");
         await Joiners.ParkAsync(timeout);
         return IsDone;
@@ -176,7 +176,7 @@ public partial class Tasklet
             }
             if (x.Joiners is { IsEmpty: false } joiners)
             {
-                for (var waiter = joiners.Peek(); waiter is not null; waiter = waiter._waitNext)
+                foreach (var waiter in joiners.List)
                 {
                     if ((waiter._flags & TaskletFlags.AwaitingResult) != 0) observed = true;
                 }

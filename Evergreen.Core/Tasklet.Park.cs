@@ -4,7 +4,7 @@
 // a ValueTask whose source is the tasklet itself, so awaiting it from an async method hands the
 // runtime's state-machine box straight to OnCompleted: no delegate, no node, no allocation. The
 // tasklet can be in one park at a time (it is one thread of control), which is what lets it be
-// its own wait node: WaitQueue links tasklets through _waitPrev/_waitNext.
+// its own wait node (a WaitNode), so a WaitQueue is a WaitList of tasklets.
 //
 // A park moves through four states: Parking (ParkAsync returned, not yet awaited), Parked (the
 // continuation is registered), Woken (its continuation is in the ready queue, outcome fixed) and
@@ -52,8 +52,8 @@ public partial class Tasklet
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     public static ValueTask<bool> ParkAsync(IParkOwner? owner, TimeSpan? timeout = null, bool shielded = false)
     {
-        var t = CurrentForPark("Tasklet.ParkAsync");
-        t.BeginPark(owner, TimeoutTicks(timeout, nameof(timeout)), yielding: false);
+        var t = RequireCurrent("Tasklet.ParkAsync");
+        t.BeginPark(owner, Timeouts.ToTicks(timeout, nameof(timeout)), yielding: false);
         if (shielded) t._flags |= TaskletFlags.Shielded;
         return new ValueTask<bool>(t, t._version);
     }
@@ -68,7 +68,7 @@ public partial class Tasklet
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
     public static ValueTask Yield()
     {
-        var t = CurrentForPark("Tasklet.Yield");
+        var t = RequireCurrent("Tasklet.Yield");
         t.BeginPark(null, -1, yielding: true);
         return new ValueTask(t, t._version);
     }
@@ -83,14 +83,14 @@ public partial class Tasklet
     public static ValueTask Sleep(TimeSpan delay)
     {
         if (delay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delay), delay, "a sleep cannot be negative");
-        var t = CurrentForPark("Tasklet.Sleep");
+        var t = RequireCurrent("Tasklet.Sleep");
         if (delay == TimeSpan.Zero)
         {
             t.BeginPark(null, -1, yielding: true);
         }
         else
         {
-            t.BeginPark(null, TimeoutTicks(delay, nameof(delay)), yielding: false);
+            t.BeginPark(null, Timeouts.ToTicks(delay, nameof(delay)), yielding: false);
         }
         return new ValueTask(t, t._version);
     }
@@ -130,7 +130,13 @@ public partial class Tasklet
     /// <summary>What the tasklet is parked on, or null.</summary>
     public IParkOwner? ParkOwner => _park is ParkState.Parked or ParkState.Parking ? _owner : null;
 
-    internal static Tasklet CurrentForPark(string member)
+    /// <summary>
+    /// The current tasklet, for a member that must park it (advanced: for primitive authors);
+    /// throws a clear error naming <paramref name="member"/> when called outside a tasklet.
+    /// </summary>
+    /// <param name="member">The caller, as the user wrote it ("MyQueue.TakeAsync").</param>
+    /// <exception cref="InvalidOperationException">No tasklet is running on this thread.</exception>
+    public static Tasklet RequireCurrent(string member)
     {
         var loop = EventLoop.t_current;
         var t = loop?._current;
@@ -141,13 +147,6 @@ public partial class Tasklet
                 : $"{member} parks the current tasklet, and it was called outside any tasklet (from a loop callback?). Spawn a tasklet to wait.");
         }
         return t;
-    }
-
-    internal static long TimeoutTicks(TimeSpan? timeout, string paramName)
-    {
-        if (timeout is not { } span || span == Timeout.InfiniteTimeSpan) return -1;
-        if (span < TimeSpan.Zero) throw new ArgumentOutOfRangeException(paramName, span, "a timeout cannot be negative (use null or Timeout.InfiniteTimeSpan for none)");
-        return EventLoop.SpanToTicks(span);
     }
 
     internal void BeginPark(IParkOwner? owner, long timeoutTicks, bool yielding)

@@ -16,7 +16,7 @@ namespace Evergreen;
 /// order, and every yield point puts the tasklet at the back of one FIFO ready queue.
 /// </remarks>
 [DebuggerDisplay("{Describe(),nq} {State}{WaitingOnDisplay,nq}")]
-public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
+public partial class Tasklet : WaitNode, IValueTaskSource<bool>, IValueTaskSource
 {
     private static int s_nextId;
 
@@ -26,7 +26,6 @@ public partial class Tasklet : IValueTaskSource<bool>, IValueTaskSource
     private protected object? _body;      // the body delegate before start, the body's Task after
     internal object? _contState;          // the parked continuation's state (see Tasklet.Park.cs)
     internal IParkOwner? _owner;          // what the park waits on
-    internal Tasklet? _waitPrev, _waitNext;  // links in a WaitQueue
     internal Tasklet? _allPrev, _allNext;    // links in the loop's list of live tasklets
     internal TaskletExtras? _x;
     private readonly int _id;

@@ -42,7 +42,7 @@ public readonly struct TaskletAwaiter : ICriticalNotifyCompletion
     internal static Tasklet? BeginPark(Tasklet target)
     {
         if (target.IsDone) return null;
-        var me = Tasklet.CurrentForPark("await tasklet");
+        var me = Tasklet.RequireCurrent("await tasklet");
         if (ReferenceEquals(me, target)) throw new InvalidOperationException($"{target.Describe()} cannot await itself: it would wait forever.");
         if (target._life == Tasklet.Lifecycle.Created)
         {
@@ -50,7 +50,7 @@ public readonly struct TaskletAwaiter : ICriticalNotifyCompletion
         }
         var joiners = target.Joiners;
         me.BeginPark(joiners, -1, yielding: false);
-        joiners.Append(me);
+        joiners.List.AddLast(me);
         me._flags |= Tasklet.TaskletFlags.AwaitingResult;
         return me;
     }

@@ -434,7 +434,7 @@ public sealed class TcpServer : IAsyncDisposable
     public async ValueTask CloseAsync(TimeSpan drain)
     {
         _loop.CheckThread("TcpServer.CloseAsync");
-        _ = Tasklet.CurrentForPark("TcpServer.CloseAsync");
+        _ = Tasklet.RequireCurrent("TcpServer.CloseAsync");
         if (!_closing)
         {
             _closing = true;

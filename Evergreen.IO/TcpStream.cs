@@ -97,7 +97,7 @@ public class TcpStream : IOStream
     public static async ValueTask<TcpStream> ConnectAsync(IPEndPoint remoteEndPoint, IPEndPoint? localEndPoint = null)
     {
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
-        var tasklet = Tasklet.CurrentForPark("TcpStream.ConnectAsync");
+        var tasklet = Tasklet.RequireCurrent("TcpStream.ConnectAsync");
         var loop = tasklet.Loop!;
         var stream = new TcpStream(loop, new UvTcpHandle(loop, $"tcp connection to {remoteEndPoint}", remoteEndPoint.AddressFamily)) { _remote = remoteEndPoint };
         try
@@ -127,7 +127,7 @@ public class TcpStream : IOStream
             throw new UvException(rc, "connect", remote.ToString());
         }
         var op = _connectOp = new StatusOperation(this, "connect");
-        return op.Start(tasklet);
+        return op.Start();
     }
 
     internal void OnConnected(int status) => _connectOp?.Complete(status);
@@ -244,7 +244,7 @@ public class TcpStream : IOStream
 
     private protected override ValueTask<int> ReadWhenAvailableAsync(Memory<byte> buffer)
     {
-        var tasklet = Tasklet.CurrentForPark("TcpStream.ReadAsync");
+        var tasklet = Tasklet.RequireCurrent("TcpStream.ReadAsync");
         BeginRead();
         try
         {
@@ -255,14 +255,14 @@ public class TcpStream : IOStream
             EndRead();
             throw;
         }
-        return (_readOp ??= new ReadOperation(this)).Start(tasklet, buffer);
+        return (_readOp ??= new ReadOperation(this)).Start(buffer);
     }
 
     private protected override ValueTask FillAsync()
     {
-        var tasklet = Tasklet.CurrentForPark("TcpStream read");
+        var tasklet = Tasklet.RequireCurrent("TcpStream read");
         StartReading();
-        return (_readOp ??= new ReadOperation(this)).StartFill(tasklet);
+        return (_readOp ??= new ReadOperation(this)).StartFill();
     }
 
     private void StartReading()
@@ -301,7 +301,7 @@ public class TcpStream : IOStream
         if (nread > 0)
         {
             _end += nread;
-            if (_end - _start >= ReadBufferHighWaterMark && !(_readOp?.IsParked ?? false)) StopReading();
+            if (_end - _start >= ReadBufferHighWaterMark && !(_readOp?.HasWaiter ?? false)) StopReading();
         }
         else if (nread == 0)
         {
@@ -353,8 +353,8 @@ public class TcpStream : IOStream
         if (rc == data.Length) return default;
         if (rc < 0 && rc != UvError.EAGAIN) return ValueTask.FromException(WriteError(rc));
         int sent = Math.Max(rc, 0);
-        var tasklet = Tasklet.CurrentForPark("TcpStream.WriteAsync");
-        return (_writeOp ??= new WriteOperation(this)).Start(tasklet, data[sent..]);
+        var tasklet = Tasklet.RequireCurrent("TcpStream.WriteAsync");
+        return (_writeOp ??= new WriteOperation(this)).Start(data[sent..]);
     }
 
     internal void OnWritten(int status)
@@ -379,7 +379,7 @@ public class TcpStream : IOStream
     {
         CheckOpen("ShutdownAsync");
         if (_shutdown) return;
-        var tasklet = Tasklet.CurrentForPark("TcpStream.ShutdownAsync");
+        var tasklet = Tasklet.RequireCurrent("TcpStream.ShutdownAsync");
         var turn = _writeTurn ??= new WaitQueue(this);
         while (_writeBusy)
         {
@@ -388,7 +388,7 @@ public class TcpStream : IOStream
         }
         _shutdown = true;
         StartShutdown();
-        await (_shutdownOp = new StatusOperation(this, "shutdown")).Start(tasklet);
+        await (_shutdownOp = new StatusOperation(this, "shutdown")).Start();
     }
 
     private unsafe void StartShutdown()
@@ -451,29 +451,29 @@ public class TcpStream : IOStream
         private Memory<byte> _destination;
         private bool _fill;
 
-        internal bool IsParked => Waiter is { IsParked: true } t && ReferenceEquals(t.ParkOwner, this);
-
-        internal ValueTask<int> Start(Tasklet tasklet, Memory<byte> destination)
+        internal ValueTask<int> Start(Memory<byte> destination)
         {
+            var wait = ParkAsync("TcpStream.ReadAsync");
             _destination = destination;
             _fill = false;
-            Park(tasklet);
-            return AsValueTask();
+            return wait;
         }
 
-        internal ValueTask StartFill(Tasklet tasklet)
+        internal ValueTask StartFill()
         {
+            var wait = ParkVoidAsync("TcpStream read");
             _fill = true;
-            Park(tasklet);
-            return AsPlainValueTask();
+            return wait;
         }
+
+        internal bool HasWaiter => IsWaiting;
 
         internal void WakeIfParked()
         {
-            if (IsParked) Wake();
+            if (IsWaiting) Complete();
         }
 
-        private protected override int Finish(bool woken)
+        protected override int Finish(bool completed)
         {
             var destination = _destination;
             _destination = default;
@@ -491,12 +491,15 @@ public class TcpStream : IOStream
 
         private ObjectDisposedException Closed() => new(stream.ToString(), $"{stream} was closed while a read was waiting.");
 
-        public override void AbortPark(Tasklet tasklet)
+        protected override bool TryRecall()
         {
             // A kill or an expired scope: the bytes stay buffered for the next read.
             _destination = default;
             if (!_fill) stream.EndRead();
+            return true;
         }
+
+        public override string ToString() => $"{stream} to receive bytes";
     }
 
     /// <summary>The write queued with uv_write: the caller's memory, pinned until the callback.</summary>
@@ -504,22 +507,22 @@ public class TcpStream : IOStream
     {
         private MemoryHandle _pin;
         private int _status;
-        private bool _abandoned;
 
-        internal unsafe ValueTask Start(Tasklet tasklet, ReadOnlyMemory<byte> rest)
+        internal unsafe ValueTask Start(ReadOnlyMemory<byte> rest)
         {
+            var wait = ParkVoidAsync("TcpStream.WriteAsync");
             _pin = rest.Pin();
             var buf = new UvBuf((IntPtr)_pin.Pointer, (nuint)rest.Length);
             int rc = LibUv.uv_write(stream._handle.WriteRequest, stream._handle.Handle, &buf, 1, UvTcpHandle.WriteCallback);
             if (rc < 0)
             {
                 _pin.Dispose();
-                return ValueTask.FromException(stream.WriteError(rc));
+                _pin = default;
+                Complete(stream.WriteError(rc)); // the await throws it
+                return wait;
             }
             stream._writeBusy = true;
-            _abandoned = false;
-            Park(tasklet);
-            return AsPlainValueTask();
+            return wait;
         }
 
         internal void Complete(int status)
@@ -527,42 +530,36 @@ public class TcpStream : IOStream
             _pin.Dispose();
             _pin = default;
             _status = status;
-            if (!_abandoned && Waiter is { IsParked: true }) Wake();
+            Complete();
         }
 
-        private protected override bool Finish(bool woken)
+        protected override bool Finish(bool completed)
         {
             if (_status < 0) throw stream.WriteError(_status);
             return true;
         }
 
-        public override void AbortPark(Tasklet tasklet)
-        {
-            // The writer was killed or timed out: libuv still owns the write (it cannot be
-            // recalled), so the memory stays pinned until the callback, and the next writer waits.
-            _abandoned = true;
-        }
+        // The writer was killed or timed out: libuv still owns the write (it cannot be recalled),
+        // so the memory stays pinned until the callback, and the next writer waits.
+        protected override bool TryRecall() => false;
+
+        public override string ToString() => $"{stream} to finish a write";
     }
 
     /// <summary>A connect or a shutdown: waits for its callback's status.</summary>
     private sealed class StatusOperation(TcpStream stream, string operation) : ParkedOperation<bool>
     {
         private int _status = 1; // 1: no callback yet
-        private bool _abandoned;
 
-        internal ValueTask Start(Tasklet tasklet)
-        {
-            Park(tasklet);
-            return AsPlainValueTask();
-        }
+        internal ValueTask Start() => ParkVoidAsync(operation == "connect" ? "TcpStream.ConnectAsync" : "TcpStream.ShutdownAsync");
 
         internal void Complete(int status)
         {
             _status = status;
-            if (!_abandoned && Waiter is { IsParked: true }) Wake();
+            Complete();
         }
 
-        private protected override bool Finish(bool woken)
+        protected override bool Finish(bool completed)
         {
             if (_status == UvError.ECANCELED && stream._closed)
             {
@@ -572,12 +569,14 @@ public class TcpStream : IOStream
             return true;
         }
 
-        public override void AbortPark(Tasklet tasklet)
+        protected override bool TryRecall()
         {
-            _abandoned = true;
             // A connect cut short by a kill or a deadline: close the socket; the callback comes
             // later with ECANCELED and frees the request.
             if (operation == "connect") stream.Close();
+            return false;
         }
+
+        public override string ToString() => $"{stream} to {operation}";
     }
 }

@@ -167,7 +167,7 @@ public sealed class TlsStream : IOStream
         }
         catch (Exception e) when (IsExpiryOf(e, scope))
         {
-            throw new TimeoutException($"the TLS handshake with {inner.RemoteEndPoint?.ToString() ?? "the client"} did not finish within {CancelScope.Format(timeout)}", e);
+            throw new TimeoutException($"the TLS handshake with {inner.RemoteEndPoint?.ToString() ?? "the client"} did not finish within {Timeouts.Describe(timeout)}", e);
         }
     }
 

@@ -139,7 +139,7 @@ public sealed partial class UdpEndpoint
             throw new InvalidOperationException(
                 $"UdpEndpoint.ReceiveAsync: UdpEndpoint #{Id} is not bound, so no datagram can reach it: call Bind first (port 0 lets the system pick one), or send from it first.");
         }
-        var tasklet = Tasklet.CurrentForPark("UdpEndpoint.ReceiveAsync");
+        var tasklet = Tasklet.RequireCurrent("UdpEndpoint.ReceiveAsync");
         if (!_receiving) StartReceiving();
         var node = _freeWaiters ?? new ReceiveWaiter(this);
         tasklet.BeginPark(node, -1, yielding: false);

@@ -118,7 +118,7 @@ public sealed class AsyncBarrier : IParkOwner
     public ValueTask<int> WaitAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncBarrier.WaitAsync");
-        Tasklet.TimeoutTicks(timeout, nameof(timeout)); // validate on every path
+        Timeouts.Check(timeout); // validate on every path
         if (_inAction)
         {
             throw new InvalidOperationException($"{this}: an AsyncBarrier's action cannot wait on the barrier it is running for.");
@@ -127,7 +127,7 @@ public sealed class AsyncBarrier : IParkOwner
         int index = _waiters.Count;
         if (index + 1 == _parties) return Release(index);
 
-        var me = Tasklet.CurrentForPark("AsyncBarrier.WaitAsync");
+        var me = Tasklet.RequireCurrent("AsyncBarrier.WaitAsync");
         var park = Tasklet.ParkAsync(this, timeout); // refuses a tasklet already waiting, before it joins
         var waiter = _free ?? new Waiter(this);
         _free = waiter.NextFree;
@@ -304,7 +304,7 @@ public sealed class AsyncBarrier : IParkOwner
             _barrier._free = this;
             if (!park.GetAwaiter().GetResult()) // throws the kill, the scope's timeout or the break
             {
-                throw new BrokenBarrierException($"{_barrier}: the wait timed out after {CancelScope.Format(timeout!.Value)}, which broke the barrier for every party.");
+                throw new BrokenBarrierException($"{_barrier}: the wait timed out after {Timeouts.Describe(timeout!.Value)}, which broke the barrier for every party.");
             }
             return index;
         }

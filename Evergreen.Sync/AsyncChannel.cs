@@ -123,7 +123,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         _affinity.Check(member);
         if (_closed) return ValueTask.FromException(ClosedError());
         if (TrySendCore(value, error)) return default;
-        var t = Tasklet.CurrentForPark(member);
+        var t = Tasklet.RequireCurrent(member);
         var node = Rent(sender: true);
         node.Value = value;
         node.Error = error;
@@ -168,7 +168,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     /// <summary>Parks the current tasklet as a receiver; its waiter is the source of the receive's ValueTask.</summary>
     private Waiter ParkReceiver(string member)
     {
-        var t = Tasklet.CurrentForPark(member);
+        var t = Tasklet.RequireCurrent(member);
         var node = Rent(sender: false);
         node.Tasklet = t;
         t.BeginPark(node, -1, yielding: false);

@@ -89,7 +89,7 @@ public sealed class AsyncEvent
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncEvent.WaitAsync");
-        Tasklet.TimeoutTicks(timeout, nameof(timeout)); // validate on both paths
+        Timeouts.Check(timeout); // validate on both paths
         if (_set) return new ValueTask<bool>(true);
         // The park's own result is the event's: true only when a Set woke it (the handoff rule).
         return _waiters.ParkAsync(timeout);

@@ -31,7 +31,8 @@ public class NamesTests
             typeof(CancelScope), typeof(WaitQueue), typeof(IParkOwner), typeof(LoopCallback), typeof(LoopExceptionEventArgs),
             typeof(DeadlockException), typeof(UvException), typeof(HandleInfo), typeof(Offload),
             typeof(Future), typeof(Future<int>), typeof(CancelledException), typeof(Executor), typeof(TaskletPoolExecutor),
-            typeof(ThreadPoolExecutor), typeof(Futures), typeof(ReturnWhen),
+            typeof(ThreadPoolExecutor), typeof(Futures), typeof(ReturnWhen), typeof(TaskGroup),
+            typeof(ParkedOperation<int>), typeof(WaitNode), typeof(WaitList<Tasklet>), typeof(Timeouts),
         ];
         var exported = typeof(EventLoop).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
@@ -52,7 +53,7 @@ public class NamesTests
         [
             typeof(AsyncLock), typeof(AsyncRLock), typeof(AsyncSemaphore), typeof(AsyncBoundedSemaphore),
             typeof(AsyncReleaser), typeof(ILockForCondition), typeof(AsyncCondition), typeof(AsyncEvent),
-            typeof(AsyncBarrier), typeof(BrokenBarrierException), typeof(TaskGroup), typeof(AsyncQueueBase<int>), typeof(AsyncQueue<int>),
+            typeof(AsyncBarrier), typeof(BrokenBarrierException), typeof(AsyncQueueBase<int>), typeof(AsyncQueue<int>),
             typeof(AsyncLifoQueue<int>), typeof(AsyncPriorityQueue<int>), typeof(QueueFullException), typeof(QueueEmptyException),
             typeof(AsyncChannel<int>), typeof(AsyncChannelClosedException), typeof(AsyncSelect),
         ];

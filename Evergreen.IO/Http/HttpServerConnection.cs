@@ -122,7 +122,7 @@ internal sealed class HttpServerConnection
             Broken = true;
             Stream.CloseWithReset(); // libuv cancels the abandoned write and frees its memory
             var timeout = Server.Options.SendTimeout;
-            throw new IOException($"the client at {Peer} took none of the reply for {CancelScope.Format(timeout)} (SendTimeout): connection closed", e);
+            throw new IOException($"the client at {Peer} took none of the reply for {Timeouts.Describe(timeout)} (SendTimeout): connection closed", e);
         }
         finally
         {

@@ -24,7 +24,7 @@ public sealed partial class HttpSession
                 catch (Exception e) when (IsExpiryOf(e, scope))
                 {
                     throw new HttpTimeoutException(HttpTimeoutPhase.Connect, url,
-                        $"{method} {url.AbsoluteUri}: no connection to {pool.Origin} within the {CancelScope.Format(timeout)} connect timeout (ConnectTimeout)", e);
+                        $"{method} {url.AbsoluteUri}: no connection to {pool.Origin} within the {Timeouts.Describe(timeout)} connect timeout (ConnectTimeout)", e);
                 }
             }
             return new HttpConnection(pool, stream);

@@ -113,7 +113,7 @@ public sealed partial class HttpSession
         catch (Exception e) when (IsExpiryOf(e, scope))
         {
             throw new HttpTimeoutException(HttpTimeoutPhase.FirstByte, url,
-                $"{method} {url.AbsoluteUri}: no response within the {CancelScope.Format(timeout)} first-byte timeout (FirstByteTimeout)", e);
+                $"{method} {url.AbsoluteUri}: no response within the {Timeouts.Describe(timeout)} first-byte timeout (FirstByteTimeout)", e);
         }
     }
 

@@ -55,7 +55,7 @@ public sealed partial class HttpSession
         catch (Exception e) when (IsExpiryOf(e, total))
         {
             throw new HttpTimeoutException(HttpTimeoutPhase.Total, current,
-                $"{method} {current.AbsoluteUri}: the call did not complete within the {CancelScope.Format(totalTimeout)} total timeout (TotalTimeout)", e);
+                $"{method} {current.AbsoluteUri}: the call did not complete within the {Timeouts.Describe(totalTimeout)} total timeout (TotalTimeout)", e);
         }
     }
 

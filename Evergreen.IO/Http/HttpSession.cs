@@ -164,7 +164,7 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// <summary>Checks the session can take a call now, from this tasklet, and binds it to this loop on first use.</summary>
     private void CheckUsable()
     {
-        var loop = Tasklet.CurrentForPark("HttpSession request").Loop!;
+        var loop = Tasklet.RequireCurrent("HttpSession request").Loop!;
         if (_disposed) throw new ObjectDisposedException(nameof(HttpSession), "the HttpSession was disposed; create a new one to make requests.");
         if (_loop is null) _loop = loop;
         else if (!ReferenceEquals(_loop, loop))

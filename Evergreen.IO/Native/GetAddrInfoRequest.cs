@@ -14,7 +14,7 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
     /// <summary>Starts resolving <paramref name="host"/> for the current tasklet and parks it.</summary>
     internal static ValueTask<IPAddress[]> Start(string host, int nativeFamily)
     {
-        var tasklet = Tasklet.CurrentForPark("Resolver.ResolveAsync");
+        var tasklet = Tasklet.RequireCurrent("Resolver.ResolveAsync");
         var loop = tasklet.Loop!;
         int max = Encoding.UTF8.GetMaxByteCount(host.Length) + 1;
         byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;

@@ -12,7 +12,7 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
     /// <summary>Starts the reverse lookup of <paramref name="address"/> for the current tasklet and parks it.</summary>
     internal static ValueTask<string> Start(IPAddress address)
     {
-        var tasklet = Tasklet.CurrentForPark("Resolver.ReverseAsync");
+        var tasklet = Tasklet.RequireCurrent("Resolver.ReverseAsync");
         var loop = tasklet.Loop!;
         byte* sockaddr = stackalloc byte[SockAddr.StorageSize];
         SockAddr.Write(address, 0, sockaddr); // libuv copies it

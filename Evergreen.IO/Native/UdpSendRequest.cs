@@ -52,7 +52,7 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
     /// <summary>Copies <paramref name="data"/>, queues it in libuv for <paramref name="addr"/> and parks the current tasklet.</summary>
     internal static ValueTask Start(UdpEndpoint endpoint, ReadOnlySpan<byte> data, IPEndPoint remote, byte* addr)
     {
-        var tasklet = Tasklet.CurrentForPark("UdpEndpoint.SendAsync");
+        var tasklet = Tasklet.RequireCurrent("UdpEndpoint.SendAsync");
         // Nothing larger fits in an IP datagram: do not copy it to hear EMSGSIZE from the kernel.
         if (data.Length > 65_535) throw endpoint.SendError(UvError.EMSGSIZE, data.Length, remote);
         var node = endpoint.RentSend();

@@ -3,7 +3,7 @@
 // when it ends (Tasklet.Supervisor); keeping it in a field here, rather than in the tasklet's
 // extras, saves a group an allocation per child. Loop thread only.
 
-namespace Evergreen.Sync;
+namespace Evergreen;
 
 /// <summary>A child's place in its group: the group and the links of its list of live children.</summary>
 internal interface IGroupChild

@@ -28,7 +28,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
-namespace Evergreen.Sync;
+namespace Evergreen;
 
 /// <summary>
 /// Structured concurrency (trio's nursery): tasklets spawned into a group live inside a block of
@@ -77,7 +77,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     public TaskGroup(string? name = null)
     {
         _name = name;
-        _parent = Tasklet.CurrentForPark("new TaskGroup");
+        _parent = Tasklet.RequireCurrent("new TaskGroup");
         _loop = _parent.Loop!;
         _scope = CancelScope.OpenListening(_parent, this, "TaskGroup");
     }

@@ -13,8 +13,7 @@ namespace Evergreen;
 public sealed class WaitQueue : IParkOwner
 {
     private readonly object? _waitingOn;
-    private Tasklet? _head;
-    private Tasklet? _tail;
+    private WaitList<Tasklet> _waiters;
 
     /// <summary>
     /// Creates a queue; <paramref name="waitingOn"/> names what its waiters wait on (its ToString is
@@ -23,13 +22,16 @@ public sealed class WaitQueue : IParkOwner
     public WaitQueue(object? waitingOn = null) => _waitingOn = waitingOn;
 
     /// <summary>How many tasklets wait.</summary>
-    public int Count { get; private set; }
+    public int Count => _waiters.Count;
 
     /// <summary>True when nobody waits.</summary>
-    public bool IsEmpty => Count == 0;
+    public bool IsEmpty => _waiters.IsEmpty;
 
     /// <summary>The tasklet that would be woken next, or null.</summary>
-    public Tasklet? Peek() => _head;
+    public Tasklet? Peek() => _waiters.First;
+
+    /// <summary>The waiting tasklets, for the core's own walks.</summary>
+    internal ref WaitList<Tasklet> List => ref _waiters;
 
     /// <summary>The waiting tasklets, head first (for diagnostics; it allocates).</summary>
     public IReadOnlyList<Tasklet> Waiters
@@ -37,7 +39,7 @@ public sealed class WaitQueue : IParkOwner
         get
         {
             var list = new List<Tasklet>(Count);
-            for (var t = _head; t is not null; t = t._waitNext) list.Add(t);
+            foreach (var t in _waiters) list.Add(t);
             return list;
         }
     }
@@ -51,10 +53,10 @@ public sealed class WaitQueue : IParkOwner
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
     public ValueTask<bool> ParkAsync(TimeSpan? timeout = null)
     {
-        var t = Tasklet.CurrentForPark("WaitQueue.ParkAsync");
-        long ticks = Tasklet.TimeoutTicks(timeout, nameof(timeout));
+        var t = Tasklet.RequireCurrent("WaitQueue.ParkAsync");
+        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
         t.BeginPark(this, ticks, yielding: false);
-        Append(t);
+        _waiters.AddLast(t);
         return new ValueTask<bool>(t, t._version);
     }
 
@@ -65,9 +67,8 @@ public sealed class WaitQueue : IParkOwner
     /// <returns>False when nobody waits.</returns>
     public bool UnparkOne()
     {
-        var t = _head;
+        var t = _waiters.TakeFirst();
         if (t is null) return false;
-        Remove(t);
         t.Unpark();
         return true;
     }
@@ -77,9 +78,8 @@ public sealed class WaitQueue : IParkOwner
     public bool UnparkOne(Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var t = _head;
+        var t = _waiters.TakeFirst();
         if (t is null) return false;
-        Remove(t);
         t.Unpark(error);
         return true;
     }
@@ -102,26 +102,7 @@ public sealed class WaitQueue : IParkOwner
         return n;
     }
 
-    void IParkOwner.AbortPark(Tasklet tasklet) => Remove(tasklet);
-
-    internal void Append(Tasklet t)
-    {
-        Debug.Assert(t._waitPrev is null && t._waitNext is null && !ReferenceEquals(_head, t));
-        t._waitPrev = _tail;
-        if (_tail is null) _head = t; else _tail._waitNext = t;
-        _tail = t;
-        Count++;
-    }
-
-    internal void Remove(Tasklet t)
-    {
-        if (t._waitPrev is null && !ReferenceEquals(_head, t)) return; // not here
-        if (t._waitPrev is null) _head = t._waitNext; else t._waitPrev._waitNext = t._waitNext;
-        if (t._waitNext is null) _tail = t._waitPrev; else t._waitNext._waitPrev = t._waitPrev;
-        t._waitPrev = t._waitNext = null;
-        Count--;
-        Debug.Assert(Count >= 0 && (Count == 0) == (_head is null));
-    }
+    void IParkOwner.AbortPark(Tasklet tasklet) => _waiters.Remove(tasklet);
 
     /// <inheritdoc/>
     public override string ToString() => _waitingOn switch
