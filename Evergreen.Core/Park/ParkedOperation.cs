@@ -170,7 +170,7 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     }
 
     private bool IsParkingOnThis(Tasklet tasklet) =>
-        tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
+        tasklet.IsAlive && tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
 
     /// <summary>
     /// Runs in the waiter when it resumes, to produce the result: <paramref name="completed"/> is
