@@ -164,13 +164,14 @@ public sealed partial class EventLoop
         }
     }
 
+    /// <summary>True when the earliest managed timer is due: poll without blocking, then fire it.</summary>
+    private bool TimerOverdue() => _timers.Count > 0 && _timers.Peek().Due <= NowTicks;
+
     /// <summary>
     /// Runs up to <see cref="BatchSize"/> steps, counting work enqueued during the batch: a lone
     /// tasklet yielding in a loop pays for one poll per batch, not one per yield. FIFO order is
     /// the same either way.
     /// </summary>
-    private bool TimerOverdue() => _timers.Count > 0 && _timers.Peek().Due <= NowTicks;
-
     private void RunBatch()
     {
         for (int i = 0; i < BatchSize && _ready.Count > 0 && !_stopRequested; i++) RunOne(_ready.Dequeue());
