@@ -1,4 +1,4 @@
-// The run loop.
+// The run loop (docs/design.md, "The loop").
 //
 // Ready work (tasklet steps and callbacks) lives in one managed FIFO, run in batches on this
 // thread; libuv is entered only to poll: uv_run(NOWAIT) between batches while work is ready or a

@@ -1,4 +1,4 @@
-// The park: the one way a tasklet waits.
+// The park: the one way a tasklet waits (docs/design.md, "The park and its abort protocol").
 //
 // Every blocking call in Evergreen (sleep, lock, channel, join, I/O) ends in ParkAsync. A park is
 // a ValueTask whose source is the tasklet itself, so awaiting it from an async method hands the

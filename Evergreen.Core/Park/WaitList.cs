@@ -1,4 +1,5 @@
-// The one intrusive wait list: every primitive's waiters, whatever they are.
+// The one intrusive wait list: every primitive's waiters, whatever they are (docs/design.md,
+// "The park and its abort protocol").
 //
 // A waiter is a WaitNode: a Tasklet (it waits on one thing at a time, so it can be its own node)
 // or a pooled ParkedOperation that carries what the wait moves (an item, a byte count). The list
