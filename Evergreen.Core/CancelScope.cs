@@ -256,7 +256,7 @@ public sealed class CancelScope : IDisposable
             if (s._listener is { } listener && !s._listenerTold && !s._closed)
             {
                 s._listenerTold = true;
-                try { listener.OnScopeCancelled(); }
+                try { listener.OnScopeCanceled(); }
                 catch (Exception e) { s._loop.Report(e, null, $"the cancellation of a {s.Origin} in {owner.Describe()}"); }
             }
             if (ReferenceEquals(s, upTo)) break;

@@ -143,7 +143,7 @@ public partial class Tasklet : WaitNode, IValueTaskSource<bool>, IValueTaskSourc
 
     /// <summary>
     /// Spawns a tasklet whose body returns a <see cref="ValueTask"/> (say
-    /// <c>() =&gt; Tasklet.Sleep(1)</c>); see <see cref="Spawn(Func{Task}, string?)"/>.
+    /// <c>() =&gt; Tasklet.Sleep(TimeSpan.FromSeconds(1))</c>); see <see cref="Spawn(Func{Task}, string?)"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>

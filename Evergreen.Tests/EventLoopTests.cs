@@ -81,7 +81,7 @@ public class EventLoopTests
             loop.CallSoon(() => order.Add("soon2"));
             var cancelled = loop.CallSoon(() => order.Add("cancelled"));
             cancelled.Cancel();
-            Assert.True(cancelled.IsCancelled);
+            Assert.True(cancelled.IsCanceled);
             await Tasklet.Yield();
             Assert.Equal(["soon1", "tasklet", "soon2"], order);
         });

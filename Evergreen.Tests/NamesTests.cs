@@ -30,7 +30,7 @@ public class NamesTests
             typeof(TaskletKilledException), typeof(TaskletLocal<int>), typeof(TaskletAwaiter), typeof(TaskletAwaiter<int>),
             typeof(CancelScope), typeof(WaitQueue), typeof(IParkOwner), typeof(LoopCallback), typeof(LoopExceptionEventArgs),
             typeof(DeadlockException), typeof(UvException), typeof(HandleInfo), typeof(Offload),
-            typeof(Future), typeof(Future<int>), typeof(CancelledException), typeof(Executor), typeof(TaskletPoolExecutor),
+            typeof(Future), typeof(Future<int>), typeof(FutureCanceledException), typeof(Executor), typeof(TaskletPoolExecutor),
             typeof(ThreadPoolExecutor), typeof(Futures), typeof(ReturnWhen), typeof(TaskGroup),
             typeof(ParkedOperation<int>), typeof(WaitNode), typeof(WaitList<Tasklet>), typeof(Timeouts),
         ];
@@ -72,9 +72,9 @@ public class NamesTests
             typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
             typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
             typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
-            typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpResponse), typeof(HttpBodyTooLargeException),
+            typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpSessionResponse), typeof(HttpBodyTooLargeException),
             typeof(HttpRedirectException), typeof(HttpTimeoutException), typeof(HttpTimeoutPhase),
-            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpRequest), typeof(HttpReply), typeof(HttpHandler),
+            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpServerRequest), typeof(HttpServerReply), typeof(HttpHandler),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
@@ -88,7 +88,7 @@ public class NamesTests
         Assert.NotEqual(typeof(System.Net.Security.SslStream), typeof(TlsStream));
         // And with System.Net.Http's client.
         Assert.NotEqual(typeof(HttpClient), typeof(HttpSession));
-        Assert.NotEqual(typeof(HttpResponseMessage), typeof(HttpResponse));
+        Assert.NotEqual(typeof(HttpResponseMessage), typeof(HttpSessionResponse));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace Evergreen.Crawler;
 public static class CrawlErrors
 {
     /// <summary>The crawl was stopped (Ctrl-C) while this fetch was in flight.</summary>
-    public const string Cancelled = "cancelled";
+    public const string Canceled = "cancelled";
 
     /// <summary>The body was over the size limit; the rest was not read.</summary>
     public const string TooLarge = "too large";
