@@ -394,7 +394,7 @@ public class TaskletTests
         Run(async () =>
         {
             Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(Ms(-1)));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(-0.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(TimeSpan.FromTicks(-1)));
             var loop = EventLoop.Current;
             Exception? fromCallback = null;
             loop.CallSoon(() => fromCallback = Record.Exception(() => Tasklet.Sleep(Ms(1))));
