@@ -28,7 +28,7 @@ public sealed class LoopCallback
     public bool IsCanceled { get; private set; }
 
     /// <summary>When a timed callback is due, on the loop's clock (<see cref="EventLoop.Time"/>); null for others.</summary>
-    public double? When => Node is null ? null : Node.Due / (double)Stopwatch.Frequency;
+    public TimeSpan? When => Node is null ? null : EventLoop.TicksToSpan(Node.Due);
 
     /// <summary>The signal number of a signal handler; 0 for others.</summary>
     public int Signum { get; }
