@@ -166,7 +166,11 @@ public sealed partial class EventLoop : IDisposable
 
     // --- spawning ----------------------------------------------------------------------------
 
-    /// <summary>Spawns a tasklet on this loop; it runs after the tasklets already ready.</summary>
+    /// <summary>
+    /// Spawns a tasklet on this loop; it runs after the tasklets already ready. For starting work
+    /// on a loop from outside its tasklets (before <see cref="Run()"/>, from a test or a host);
+    /// inside a tasklet use <see cref="Tasklet.Spawn(Func{Task}, string?)"/>.
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet Spawn(Func<Task> body, string? name = null)
