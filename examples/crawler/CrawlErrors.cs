@@ -9,7 +9,11 @@ namespace Evergreen.Crawler;
 /// </summary>
 public static class CrawlErrors
 {
-    /// <summary>The crawl was stopped (Ctrl-C) while this fetch was in flight.</summary>
+    /// <summary>
+    /// The crawl was stopped (Ctrl-C) while this fetch was in flight. The value keeps its
+    /// documented spelling "cancelled" (an output format scripts match on); identifiers use .NET's
+    /// "Canceled".
+    /// </summary>
     public const string Canceled = "cancelled";
 
     /// <summary>The body was over the size limit; the rest was not read.</summary>
