@@ -161,7 +161,7 @@ public class NamesTests
     }
 
     [Fact]
-    public void NoPublicName_SpellsCanceledTheBritishWay()
+    public void EveryPublicName_SpellsCanceledTheDotNetWay()
     {
         var names = EvergreenAssemblies.SelectMany(a => a.GetExportedTypes())
             .SelectMany(t => t.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
