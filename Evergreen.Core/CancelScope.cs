@@ -55,13 +55,13 @@ public sealed class CancelScope : IDisposable
         x.Scope = this;
         if (due == NoDeadline)
         {
-            Deadline = double.PositiveInfinity;
+            Deadline = TimeSpan.MaxValue;
             return;
         }
         _node = new TimerNode(this, TimerKind.ScopeDeadline);
         if (due <= _loop.NowTicks) IsExpired = true;
         else _loop.AddTimer(_node, due);
-        Deadline = due / (double)Stopwatch.Frequency;
+        Deadline = EventLoop.TicksToSpan(due);
     }
 
     /// <summary>The due time of a scope of <paramref name="timeout"/> opened now: <see cref="NoDeadline"/> for an infinite one.</summary>
@@ -77,7 +77,7 @@ public sealed class CancelScope : IDisposable
         var x = owner.Extras;
         Parent = x.Scope;
         x.Scope = this;
-        Deadline = double.PositiveInfinity;
+        Deadline = TimeSpan.MaxValue;
     }
 
     /// <summary>
@@ -119,13 +119,11 @@ public sealed class CancelScope : IDisposable
     }
 
     /// <summary>Like <see cref="FailAfter"/>, with a deadline on the loop's clock (<see cref="EventLoop.Time"/>).</summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="deadline"/> is not a number.</exception>
     /// <exception cref="InvalidOperationException">Not called from a tasklet.</exception>
-    public static CancelScope FailAt(double deadline)
+    public static CancelScope FailAt(TimeSpan deadline)
     {
-        if (double.IsNaN(deadline)) throw new ArgumentOutOfRangeException(nameof(deadline), deadline, "a deadline must be a number");
         var t = Tasklet.RequireCurrent("CancelScope.FailAt");
-        return new CancelScope(t, EventLoop.SecondsToTicks(deadline), null, "FailAt");
+        return new CancelScope(t, EventLoop.SpanToTicks(deadline), null, "FailAt");
     }
 
     /// <summary>
@@ -212,8 +210,8 @@ public sealed class CancelScope : IDisposable
     /// <summary>Which factory opened it ("FailAfter", "FailAt", "MoveOnAfterAsync"), or "TaskGroup" for the scope a TaskGroup opens over its block (no deadline; cancelled when a child fails).</summary>
     public string Origin { get; }
 
-    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>); infinity for a TaskGroup's scope or an infinite timeout.</summary>
-    public double Deadline { get; }
+    /// <summary>The deadline on the loop's clock (<see cref="EventLoop.Time"/>); <see cref="TimeSpan.MaxValue"/> for a TaskGroup's scope or an infinite timeout.</summary>
+    public TimeSpan Deadline { get; }
 
     /// <summary>The timeout it was opened with; null for <see cref="FailAt"/>.</summary>
     public TimeSpan? Timeout => _timeout;
@@ -256,7 +254,7 @@ public sealed class CancelScope : IDisposable
             if (s._listener is { } listener && !s._listenerTold && !s._closed)
             {
                 s._listenerTold = true;
-                try { listener.OnScopeCancelled(); }
+                try { listener.OnScopeCanceled(); }
                 catch (Exception e) { s._loop.Report(e, null, $"the cancellation of a {s.Origin} in {owner.Describe()}"); }
             }
             if (ReferenceEquals(s, upTo)) break;
@@ -324,7 +322,7 @@ public sealed class CancelScope : IDisposable
 
     private string Message() => _timeout is { } span
         ? $"timed out after {Timeouts.Describe(span)} (CancelScope.{Origin} in {_owner.Describe()})"
-        : $"the deadline passed (CancelScope.{Origin} at {Deadline:F3} in {_owner.Describe()})";
+        : $"the deadline passed (CancelScope.{Origin} at {Deadline.TotalSeconds:F3} in {_owner.Describe()})";
 
     /// <summary>
     /// Closes the scope: its deadline no longer applies. Scopes must be closed innermost first,

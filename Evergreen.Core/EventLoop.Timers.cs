@@ -32,13 +32,11 @@ public sealed partial class EventLoop
 
     /// <summary>Runs <paramref name="callback"/> at <paramref name="when"/> on the loop's clock (<see cref="Time"/>); a time in the past runs soon.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="when"/> is not a number.</exception>
-    public LoopCallback CallAt(double when, Action callback)
+    public LoopCallback CallAt(TimeSpan when, Action callback)
     {
-        if (double.IsNaN(when)) throw new ArgumentOutOfRangeException(nameof(when), when, "a time must be a number");
         ArgumentNullException.ThrowIfNull(callback);
         CheckThread("EventLoop.CallAt");
-        return ScheduleTimed(callback, SecondsToTicks(when), "CallAt");
+        return ScheduleTimed(callback, SpanToTicks(when), "CallAt");
     }
 
     private LoopCallback ScheduleTimed(Action callback, long due, string kind)

@@ -130,8 +130,11 @@ public sealed partial class EventLoop : IDisposable
 
     // --- the clock ---------------------------------------------------------------------------
 
-    /// <summary>The loop's monotonic clock, in seconds (the time base of <see cref="CallAt"/>).</summary>
-    public double Time => NowTicks / (double)Stopwatch.Frequency;
+    /// <summary>
+    /// The loop's monotonic clock: the time since an arbitrary start, the same for every reading
+    /// on this machine (the time base of <see cref="CallAt"/> and <see cref="CancelScope.FailAt"/>).
+    /// </summary>
+    public TimeSpan Time => TicksToSpan(NowTicks);
 
     internal long NowTicks => Stopwatch.GetTimestamp();
 
@@ -152,15 +155,22 @@ public sealed partial class EventLoop : IDisposable
         return ticks >= MaxTicks ? MaxTicks : (long)ticks;
     }
 
-    internal static long SecondsToTicks(double seconds)
+    /// <summary>A reading of the loop's clock (<paramref name="ticks"/>, Stopwatch ticks) as a <see cref="TimeSpan"/>.</summary>
+    internal static TimeSpan TicksToSpan(long ticks)
     {
-        double ticks = seconds * Stopwatch.Frequency;
-        return ticks >= MaxTicks ? MaxTicks : (long)ticks;
+        long f = Stopwatch.Frequency;
+        if (f == TimeSpan.TicksPerSecond) return TimeSpan.FromTicks(ticks);
+        if (f % TimeSpan.TicksPerSecond == 0) return TimeSpan.FromTicks(ticks / (f / TimeSpan.TicksPerSecond)); // Linux: ns
+        return TimeSpan.FromTicks((long)(ticks * ((double)TimeSpan.TicksPerSecond / f)));
     }
 
     // --- spawning ----------------------------------------------------------------------------
 
-    /// <summary>Spawns a tasklet on this loop; it runs after the tasklets already ready.</summary>
+    /// <summary>
+    /// Spawns a tasklet on this loop; it runs after the tasklets already ready. For starting work
+    /// on a loop from outside its tasklets (before <see cref="Run()"/>, from a test or a host);
+    /// inside a tasklet use <see cref="Tasklet.Spawn(Func{Task}, string?)"/>.
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
     public Tasklet Spawn(Func<Task> body, string? name = null)

@@ -168,7 +168,7 @@ public abstract partial class Executor : IAsyncDisposable
 
     /// <summary>
     /// Queues the async <paramref name="call"/> returning a <see cref="ValueTask"/> (say
-    /// <c>() =&gt; Tasklet.Sleep(1)</c>) and returns its future (a <see cref="Future{T}"/> of
+    /// <c>() =&gt; Tasklet.Sleep(TimeSpan.FromSeconds(1))</c>) and returns its future (a <see cref="Future{T}"/> of
     /// <see cref="object"/> whose value is null). See <see cref="Submit{T}(Func{T})"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="call"/> is null.</exception>

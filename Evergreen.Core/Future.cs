@@ -44,14 +44,14 @@ public abstract partial class Future
     private readonly int _id;
     private State _state;
     private bool _observed;
-    private Exception? _error;          // the failure, or the CancelledException
+    private Exception? _error;          // the failure, or the FutureCanceledException
     private Tasklet? _killedWorker;     // the executor worker whose kill failed the call
     private WaitQueue? _waiters;        // tasklets in ResultAsync
     private FutureHook? _hooks;         // internal listeners (WaitAsync, AsCompleted)
     private List<Action<Future>>? _callbacks;
     private readonly Executor? _executor;
 
-    private enum State : byte { Pending, Running, Succeeded, Failed, Cancelled }
+    private enum State : byte { Pending, Running, Succeeded, Failed, Canceled }
 
     private protected Future(EventLoop loop, Executor? executor)
     {
@@ -79,12 +79,12 @@ public abstract partial class Future
 
     /// <summary>True once <see cref="Cancel"/> cancelled the future. Not a yield point.</summary>
     /// <exception cref="InvalidOperationException">Called from another thread than the future's loop.</exception>
-    public bool IsCancelled
+    public bool IsCanceled
     {
         get
         {
-            _loop.CheckThread("Future.IsCancelled");
-            return _state == State.Cancelled;
+            _loop.CheckThread("Future.IsCanceled");
+            return _state == State.Canceled;
         }
     }
 
@@ -104,7 +104,7 @@ public abstract partial class Future
 
     /// <summary>
     /// The call's exception once the future is done: null if it succeeded, a
-    /// <see cref="CancelledException"/> if it was cancelled (the exception as set otherwise; a
+    /// <see cref="FutureCanceledException"/> if it was cancelled (the exception as set otherwise; a
     /// <see cref="TaskletExit"/> when the executor's worker running it was killed). Reading it
     /// counts as observing the failure. Not a yield point.
     /// </summary>
@@ -122,7 +122,7 @@ public abstract partial class Future
 
     /// <summary>
     /// Cancels the future if its call has not started: it becomes done and cancelled, its waiters
-    /// get <see cref="CancelledException"/> and its done callbacks are scheduled. Returns true
+    /// get <see cref="FutureCanceledException"/> and its done callbacks are scheduled. Returns true
     /// then, and when it was already cancelled; false when the call is running or finished (it
     /// cannot be stopped: its result still arrives). Not a yield point.
     /// </summary>
@@ -132,10 +132,10 @@ public abstract partial class Future
         _loop.CheckThread("Future.Cancel");
         switch (_state)
         {
-            case State.Cancelled:
+            case State.Canceled:
                 return true;
             case State.Pending:
-                Complete(State.Cancelled, new CancelledException(this));
+                Complete(State.Canceled, new FutureCanceledException(this));
                 return true;
             default:
                 return false;
@@ -159,7 +159,7 @@ public abstract partial class Future
             case State.Pending:
                 _state = State.Running;
                 return true;
-            case State.Cancelled:
+            case State.Canceled:
                 return false;
             case State.Running:
                 throw new InvalidOperationException($"{this} is already running: TrySetRunning is called once, by whoever runs the call.");
@@ -215,7 +215,7 @@ public abstract partial class Future
 
     /// <summary>
     /// Waits until the future is done, then returns, or rethrows the call's exception
-    /// (<see cref="CancelledException"/> if it was cancelled; <see cref="TaskletKilledException"/>
+    /// (<see cref="FutureCanceledException"/> if it was cancelled; <see cref="TaskletKilledException"/>
     /// if the executor worker running it was killed, so that the kill does not pass for this
     /// tasklet's own). A done future returns at once, without yielding and without allocating
     /// when it succeeded; otherwise a yield point. A kill (<see cref="TaskletExit"/>) or an
@@ -346,7 +346,7 @@ public abstract partial class Future
     private protected InvalidOperationException NotDone(string member) =>
         new($"{this} is not done: {member} can be read once it is (await it, or its ResultAsync, to wait).");
 
-    private protected InvalidOperationException AlreadyDone(string member) => new(_state == State.Cancelled
+    private protected InvalidOperationException AlreadyDone(string member) => new(_state == State.Canceled
         ? $"{member}: {this} was cancelled, and a cancelled future cannot be set."
         : $"{member}: {this} already finished, and a future is set once (TrySetResult/TrySetException return false instead).");
 

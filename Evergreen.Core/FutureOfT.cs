@@ -10,7 +10,7 @@ namespace Evergreen;
 /// unlike an executor's, it is never reported when nobody reads it.
 /// <code>
 /// var reply = new Future&lt;string&gt;();
-/// _ = Tasklet.Spawn(async () => { await Tasklet.Sleep(0.1); reply.SetResult("pong"); });
+/// _ = Tasklet.Spawn(async () => { await Tasklet.Sleep(TimeSpan.FromMilliseconds(100)); reply.SetResult("pong"); });
 /// string text = await reply;
 /// </code>
 /// Loop thread only.
@@ -58,7 +58,7 @@ public sealed class Future<T> : Future
     /// <see cref="ResultAsync"/> would. Reading it counts as observing a failure. Not a yield point.
     /// </summary>
     /// <exception cref="InvalidOperationException">The future is not done yet, or called from another thread than the future's loop.</exception>
-    /// <exception cref="CancelledException">The future was cancelled.</exception>
+    /// <exception cref="FutureCanceledException">The future was cancelled.</exception>
     public T Result
     {
         get
@@ -79,7 +79,7 @@ public sealed class Future<T> : Future
     /// </summary>
     /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <exception cref="TimeoutException"><paramref name="timeout"/> passed first.</exception>
-    /// <exception cref="CancelledException">The future was cancelled.</exception>
+    /// <exception cref="FutureCanceledException">The future was cancelled.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">
     /// Called from another thread than the future's loop, or outside a tasklet while the future is not done.

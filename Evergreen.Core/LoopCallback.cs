@@ -7,7 +7,7 @@ namespace Evergreen;
 /// <see cref="EventLoop.CallLater"/>, <see cref="EventLoop.CallAt"/> or
 /// <see cref="EventLoop.AddSignalHandler"/>; <see cref="Cancel"/> unschedules it.
 /// </summary>
-[DebuggerDisplay("{Describe(),nq}{IsCancelled ? \" (cancelled)\" : \"\",nq}")]
+[DebuggerDisplay("{Describe(),nq}{IsCanceled ? \" (cancelled)\" : \"\",nq}")]
 public sealed class LoopCallback
 {
     private readonly EventLoop _loop;
@@ -25,10 +25,10 @@ public sealed class LoopCallback
     }
 
     /// <summary>True once <see cref="Cancel"/> was called.</summary>
-    public bool IsCancelled { get; private set; }
+    public bool IsCanceled { get; private set; }
 
     /// <summary>When a timed callback is due, on the loop's clock (<see cref="EventLoop.Time"/>); null for others.</summary>
-    public double? When => Node is null ? null : Node.Due / (double)Stopwatch.Frequency;
+    public TimeSpan? When => Node is null ? null : EventLoop.TicksToSpan(Node.Due);
 
     /// <summary>The signal number of a signal handler; 0 for others.</summary>
     public int Signum { get; }
@@ -41,15 +41,15 @@ public sealed class LoopCallback
     public void Cancel()
     {
         _loop.CheckThread("LoopCallback.Cancel");
-        if (IsCancelled) return;
-        IsCancelled = true;
+        if (IsCanceled) return;
+        IsCanceled = true;
         if (Node is not null) _loop.RemoveTimer(Node);
         if (Signum != 0) _loop.RemoveSignalCallback(this);
     }
 
     internal void Invoke()
     {
-        if (!IsCancelled) _action();
+        if (!IsCanceled) _action();
     }
 
     internal string Describe() => Signum != 0 ? $"a signal {Signum} handler" : $"a {_kind} callback";

@@ -17,7 +17,7 @@ internal interface IScopeListener
     /// The scope was cancelled, or an enclosing one expired, or its tasklet was killed. Called at
     /// most once per scope, after the tasklet's own park (if any) was aborted.
     /// </summary>
-    void OnScopeCancelled();
+    void OnScopeCanceled();
 
     /// <summary>The tasklet ended with the scope still open: it was never disposed.</summary>
     void OnScopeAbandoned();

@@ -95,12 +95,6 @@ public partial class Tasklet
         return new ValueTask(t, t._version);
     }
 
-    /// <summary>Parks the current tasklet for <paramref name="seconds"/> seconds.</summary>
-    public static ValueTask Sleep(double seconds) =>
-        double.IsNaN(seconds) || seconds < 0
-            ? throw new ArgumentOutOfRangeException(nameof(seconds), seconds, "a sleep cannot be negative")
-            : Sleep(TimeSpan.FromSeconds(seconds));
-
     /// <summary>
     /// Wakes this tasklet from its park (advanced: for primitives that own the park). Its
     /// <see cref="ParkAsync"/> returns true. The tasklet runs at the back of the ready queue.

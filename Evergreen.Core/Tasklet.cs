@@ -130,7 +130,12 @@ public partial class Tasklet : WaitNode, IValueTaskSource<bool>, IValueTaskSourc
     /// <inheritdoc/>
     public override string ToString() => $"{Describe()} {State}";
 
-    /// <summary>Spawns a tasklet on the current thread's loop: it runs after the tasklets already ready.</summary>
+    /// <summary>
+    /// Spawns a tasklet on the current thread's loop: it runs after the tasklets already ready.
+    /// The one way to spawn from a tasklet (or a callback on the loop's thread);
+    /// <see cref="EventLoop.Spawn(Func{Task}, string?)"/> is for starting work on a loop from
+    /// outside its tasklets (before <see cref="EventLoop.Run()"/>, from a test or a host).
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>
     [OverloadResolutionPriority(1)] // an async lambda fits both the Task and the ValueTask form: it is a Task
@@ -143,7 +148,7 @@ public partial class Tasklet : WaitNode, IValueTaskSource<bool>, IValueTaskSourc
 
     /// <summary>
     /// Spawns a tasklet whose body returns a <see cref="ValueTask"/> (say
-    /// <c>() =&gt; Tasklet.Sleep(1)</c>); see <see cref="Spawn(Func{Task}, string?)"/>.
+    /// <c>() =&gt; Tasklet.Sleep(TimeSpan.FromSeconds(1))</c>); see <see cref="Spawn(Func{Task}, string?)"/>.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="InvalidOperationException">There is no loop on this thread.</exception>

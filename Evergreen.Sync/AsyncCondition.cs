@@ -168,18 +168,19 @@ public sealed class AsyncCondition
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitForCoreAsync(EventLoop loop, Func<bool> predicate, TimeSpan? timeout)
     {
-        double end = timeout is { } t && t != Timeout.InfiniteTimeSpan ? loop.Time + t.TotalSeconds : double.PositiveInfinity;
+        TimeSpan now = loop.Time;
+        TimeSpan? end = timeout is { } t && t != Timeout.InfiniteTimeSpan && t < TimeSpan.MaxValue - now ? now + t : null; // null: never
         while (true)
         {
             TimeSpan? wait = null;
-            if (!double.IsPositiveInfinity(end))
+            if (end is { } e)
             {
-                double left = end - loop.Time;
-                wait = TimeSpan.FromSeconds(Math.Max(left, 0));
+                TimeSpan left = e - loop.Time;
+                wait = left > TimeSpan.Zero ? left : TimeSpan.Zero;
             }
             await WaitAsync(wait);
             if (predicate()) return true;
-            if (!double.IsPositiveInfinity(end) && loop.Time >= end) return false;
+            if (end is { } due && loop.Time >= due) return false;
         }
     }
 

@@ -59,11 +59,11 @@ public class CrawlerErrorTests
                 ((TcpStream)conn).CloseWithReset();
                 return false;
             case "/slow":
-                await Tasklet.Sleep(60); // the server dispose kills it
+                await Tasklet.Sleep(TimeSpan.FromMinutes(1)); // the server dispose kills it
                 return false;
             case "/slow-body":
                 await RawHttpServer.Send(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n<html>");
-                await Tasklet.Sleep(60);
+                await Tasklet.Sleep(TimeSpan.FromMinutes(1));
                 return false;
             case "/big":
                 await RawHttpServer.Send(conn, RawHttpServer.WithBody("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n", new byte[300_000]));

@@ -163,7 +163,7 @@ public class CrawlerTests
     }
 
     [Fact]
-    public void Cancel_MidCrawl_RecordsInFlightFetchesAsCancelled_AndLeavesValidJsonl()
+    public void Cancel_MidCrawl_RecordsInFlightFetchesAsCanceled_AndLeavesValidJsonl()
     {
         TestLoop.Run(async () =>
         {
@@ -180,10 +180,10 @@ public class CrawlerTests
             await crawler.RunAsync();
             output.Dispose();
 
-            Assert.True(crawler.WasCancelled);
+            Assert.True(crawler.WasCanceled);
             Assert.True(crawler.Frontier.IsDone);
             Assert.Equal(0, crawler.ActiveFetches);
-            var cancelled = crawler.Records.Where(r => r.Error == CrawlErrors.Cancelled).ToList();
+            var cancelled = crawler.Records.Where(r => r.Error == CrawlErrors.Canceled).ToList();
             Assert.NotEmpty(cancelled);
             Assert.All(cancelled, r => Assert.Null(r.Status));
             Assert.True(crawler.Records.Count < site.ExpectedUrls().Count);
@@ -207,7 +207,7 @@ public class CrawlerTests
             var crawler = new WebCrawler(DemoOptions(site), keepRecords: true);
             crawler.Cancel();
             await crawler.RunAsync();
-            Assert.True(crawler.WasCancelled);
+            Assert.True(crawler.WasCanceled);
             Assert.Empty(crawler.Records);
             Assert.Empty(site.Requests);
             Assert.True(crawler.Frontier.IsDone);

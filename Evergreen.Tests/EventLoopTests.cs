@@ -81,7 +81,7 @@ public class EventLoopTests
             loop.CallSoon(() => order.Add("soon2"));
             var cancelled = loop.CallSoon(() => order.Add("cancelled"));
             cancelled.Cancel();
-            Assert.True(cancelled.IsCancelled);
+            Assert.True(cancelled.IsCanceled);
             await Tasklet.Yield();
             Assert.Equal(["soon1", "tasklet", "soon2"], order);
         });
@@ -97,9 +97,9 @@ public class EventLoopTests
             loop.CallLater(Ms(10), () => order.Add("10a"));
             loop.CallLater(Ms(20), () => order.Add("20"));
             var cancel = loop.CallLater(Ms(15), () => order.Add("15"));
-            double now = loop.Time;
-            loop.CallAt(now + 0.010, () => order.Add("at10"));
-            loop.CallAt(now - 1, () => order.Add("past"));
+            TimeSpan now = loop.Time;
+            loop.CallAt(now + Ms(10), () => order.Add("at10"));
+            loop.CallAt(now - TimeSpan.FromSeconds(1), () => order.Add("past"));
             cancel.Cancel();
             await Tasklet.Sleep(Ms(60));
             Assert.Equal("past", order[0]);
@@ -152,13 +152,13 @@ public class EventLoopTests
     }
 
     [Fact]
-    public void Time_IsMonotonicSeconds()
+    public void Time_IsMonotonic()
     {
         using var loop = new EventLoop();
-        double a = loop.Time;
+        TimeSpan a = loop.Time;
         Thread.Sleep(5);
-        double b = loop.Time;
-        Assert.InRange(b - a, 0.004, 5);
+        TimeSpan b = loop.Time;
+        Assert.InRange(b - a, Ms(4), TimeSpan.FromSeconds(5));
     }
 
     [Fact]
@@ -168,7 +168,6 @@ public class EventLoopTests
         Assert.Throws<ArgumentNullException>(() => loop.CallSoon(null!));
         Assert.Throws<ArgumentNullException>(() => loop.CallLater(Ms(1), null!));
         Assert.Throws<ArgumentOutOfRangeException>(() => loop.CallLater(Ms(-1), () => { }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => loop.CallAt(double.NaN, () => { }));
         Assert.Throws<ArgumentNullException>(() => loop.CallFromThread(null!));
         Assert.Throws<ArgumentNullException>(() => loop.Spawn((Func<Task>)null!));
         Assert.Throws<ArgumentNullException>(() => EventLoop.Run((Func<Task>)null!));

@@ -17,7 +17,7 @@ public class FutureTests
             Assert.Equal(42, await waiter);
             await setter;
             Assert.True(future.IsDone);
-            Assert.False(future.IsCancelled);
+            Assert.False(future.IsCanceled);
             Assert.False(future.IsRunning);
             Assert.Null(future.Exception);
             Assert.Equal(42, future.Result);
@@ -151,7 +151,7 @@ public class FutureTests
     }
 
     [Fact]
-    public void Cancel_APendingFuture_ReturnsTrue_AndItsWaitersGetCancelledException()
+    public void Cancel_APendingFuture_ReturnsTrue_AndItsWaitersGetCanceledException()
     {
         Run(async () =>
         {
@@ -160,14 +160,14 @@ public class FutureTests
             await Tasklet.Yield();
             Assert.True(future.Cancel());
             Assert.True(future.Cancel()); // already cancelled: still true
-            Assert.True(future.IsCancelled);
+            Assert.True(future.IsCanceled);
             Assert.True(future.IsDone);
-            var e = await Assert.ThrowsAsync<CancelledException>(async () => await waiter);
+            var e = await Assert.ThrowsAsync<FutureCanceledException>(async () => await waiter);
             Assert.Same(future, e.Future);
             Assert.Contains("was cancelled", e.Message);
-            Assert.IsType<CancelledException>(future.Exception);
-            Assert.Throws<CancelledException>(() => future.Result);
-            await Assert.ThrowsAsync<CancelledException>(async () => await future.ResultAsync());
+            Assert.IsType<FutureCanceledException>(future.Exception);
+            Assert.Throws<FutureCanceledException>(() => future.Result);
+            await Assert.ThrowsAsync<FutureCanceledException>(async () => await future.ResultAsync());
             Assert.IsAssignableFrom<OperationCanceledException>(future.Exception);
             Assert.False(future.TrySetRunning()); // an executor must not run it
         });
@@ -183,7 +183,7 @@ public class FutureTests
             Assert.True(running.IsRunning);
             Assert.False(running.IsDone);
             Assert.False(running.Cancel());
-            Assert.False(running.IsCancelled);
+            Assert.False(running.IsCanceled);
             running.SetResult(3);
             Assert.False(running.IsRunning);
             Assert.Equal(3, await running);
@@ -284,7 +284,7 @@ public class FutureTests
             var cancelled = new Future<int>();
             var failed = new Future<int>();
             var seen = new List<string>();
-            cancelled.AddDoneCallback(f => seen.Add($"cancelled={f.IsCancelled}"));
+            cancelled.AddDoneCallback(f => seen.Add($"cancelled={f.IsCanceled}"));
             failed.AddDoneCallback(f => seen.Add($"failed with {f.Exception!.Message}"));
             cancelled.Cancel();
             failed.SetException(new Exception("boom"));

@@ -68,7 +68,7 @@ public class FuturesWaitTests
     }
 
     [Fact]
-    public void FirstException_ReturnsWhenOneFails_NotWhenOneSucceedsOrIsCancelled()
+    public void FirstException_ReturnsWhenOneFails_NotWhenOneSucceedsOrIsCanceled()
     {
         Run(async () =>
         {
@@ -340,7 +340,7 @@ public class FuturesWaitTests
     }
 
     [Fact]
-    public void AsCompleted_YieldsFailedAndCancelledFutures_AndAwaitingThemRethrows()
+    public void AsCompleted_YieldsFailedAndCanceledFutures_AndAwaitingThemRethrows()
     {
         Run(async () =>
         {
@@ -366,7 +366,7 @@ public class FuturesWaitTests
                     seen.Add(e.GetType().Name);
                 }
             }
-            Assert.Equal(["FormatException", "CancelledException", "value 1"], seen);
+            Assert.Equal(["FormatException", "FutureCanceledException", "value 1"], seen);
             await driver;
         });
     }

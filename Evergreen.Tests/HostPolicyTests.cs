@@ -112,7 +112,7 @@ public class HostPolicyTests
             int calls = 0;
             var policy = new HostPolicy(8, TimeSpan.Zero, async url =>
             {
-                if (++calls == 1) await Tasklet.Sleep(3600); // killed below
+                if (++calls == 1) await Tasklet.Sleep(TimeSpan.FromHours(1)); // killed below
                 return RobotsTxt.AllowAll;
             });
             var first = Tasklet.Spawn(async () => await policy.IsAllowedAsync(new Uri("http://site.test/a")));

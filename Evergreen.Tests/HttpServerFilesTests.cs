@@ -6,7 +6,7 @@ using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
 
-// HttpServer.MapFiles and HttpReply.SendFileAsync over a temporary directory: content types,
+// HttpServer.MapFiles and HttpServerReply.SendFileAsync over a temporary directory: content types,
 // index.html, redirects, traversal attempts, a 1 MB file byte-exact, HEAD, If-Modified-Since.
 public sealed class HttpServerFilesTests : IDisposable
 {

@@ -30,7 +30,7 @@ public class NamesTests
             typeof(TaskletKilledException), typeof(TaskletLocal<int>), typeof(TaskletAwaiter), typeof(TaskletAwaiter<int>),
             typeof(CancelScope), typeof(WaitQueue), typeof(IParkOwner), typeof(LoopCallback), typeof(LoopExceptionEventArgs),
             typeof(DeadlockException), typeof(UvException), typeof(HandleInfo), typeof(Offload),
-            typeof(Future), typeof(Future<int>), typeof(CancelledException), typeof(Executor), typeof(TaskletPoolExecutor),
+            typeof(Future), typeof(Future<int>), typeof(FutureCanceledException), typeof(Executor), typeof(TaskletPoolExecutor),
             typeof(ThreadPoolExecutor), typeof(Futures), typeof(ReturnWhen), typeof(TaskGroup),
             typeof(ParkedOperation<int>), typeof(WaitNode), typeof(WaitList<Tasklet>), typeof(Timeouts),
         ];
@@ -72,9 +72,9 @@ public class NamesTests
             typeof(Resolver), typeof(UdpEndpoint), typeof(UdpDatagram),
             typeof(IOStream), typeof(TcpStream), typeof(TcpConnection), typeof(TcpServer), typeof(TlsStream),
             typeof(HttpFields), typeof(HttpViolation), typeof(MalformedHttpException),
-            typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpResponse), typeof(HttpBodyTooLargeException),
+            typeof(HttpSession), typeof(HttpSessionOptions), typeof(HttpSessionResponse), typeof(HttpBodyTooLargeException),
             typeof(HttpRedirectException), typeof(HttpTimeoutException), typeof(HttpTimeoutPhase),
-            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpRequest), typeof(HttpReply), typeof(HttpHandler),
+            typeof(HttpServer), typeof(HttpServerOptions), typeof(HttpServerRequest), typeof(HttpServerReply), typeof(HttpHandler),
         ];
         var exported = typeof(UdpEndpoint).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
@@ -88,7 +88,7 @@ public class NamesTests
         Assert.NotEqual(typeof(System.Net.Security.SslStream), typeof(TlsStream));
         // And with System.Net.Http's client.
         Assert.NotEqual(typeof(HttpClient), typeof(HttpSession));
-        Assert.NotEqual(typeof(HttpResponseMessage), typeof(HttpResponse));
+        Assert.NotEqual(typeof(HttpResponseMessage), typeof(HttpSessionResponse));
     }
 
     [Fact]
@@ -120,5 +120,74 @@ public class NamesTests
             .Select(t => $"{t.FullName} collides with {theirs[t.Name]}")
             .ToList();
         Assert.Empty(collisions);
+    }
+
+    /// <summary>
+    /// The exceptions to the Async-suffix rule: <c>Tasklet.Sleep</c> and <c>Tasklet.Yield</c>
+    /// mirror <c>Thread.Sleep</c> and <c>Task.Yield</c>, and <c>GetAwaiter</c> is the await pattern.
+    /// </summary>
+    private static readonly string[] NotAsyncByDesign = ["Tasklet.Sleep", "Tasklet.Yield"];
+
+    /// <summary>Whether <paramref name="t"/> is something one awaits (a Task, a ValueTask, or a type with GetAwaiter).</summary>
+    private static bool IsAwaitable(Type t) =>
+        t == typeof(Task) || t == typeof(ValueTask)
+        || (t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Task<>) || t.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+        || t.GetMethod("GetAwaiter", BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes) is not null;
+
+    /// <summary>
+    /// Handles: a tasklet or a future is an object with a life of its own that also happens to be
+    /// awaitable. A method that starts one (<c>Spawn</c>, <c>Submit</c>, like <c>Task.Run</c>) or
+    /// finds one (<c>RequireCurrent</c>) is named for what it does, not for the await.
+    /// </summary>
+    private static bool IsHandle(Type t) => typeof(Tasklet).IsAssignableFrom(t) || typeof(Future).IsAssignableFrom(t);
+
+    /// <summary>Every public, non-accessor method the Evergreen libraries declare themselves (not delegates' Invoke, not overrides of System.IO.Stream or object).</summary>
+    private static IEnumerable<MethodInfo> PublicMethods() =>
+        EvergreenAssemblies.SelectMany(a => a.GetExportedTypes())
+            .Where(t => !typeof(Delegate).IsAssignableFrom(t)) // a delegate's Invoke is named by the runtime
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => !m.IsSpecialName && EvergreenAssemblies.Contains(m.GetBaseDefinition().DeclaringType!.Assembly));
+
+    private static string NameOf(MethodInfo m) => $"{m.DeclaringType!.Name.Split('`')[0]}.{m.Name}";
+
+    [Fact]
+    public void EveryPublicMethodReturningAnAwaitable_EndsInAsync_SaveTheStatedExceptions()
+    {
+        var violations = PublicMethods()
+            .Where(m => IsAwaitable(m.ReturnType) && !IsHandle(m.ReturnType))
+            .Where(m => !m.Name.EndsWith("Async", StringComparison.Ordinal) && m.Name != "GetAwaiter" && !NotAsyncByDesign.Contains(NameOf(m)))
+            .Select(NameOf).Distinct().Order().ToList();
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public void EveryPublicName_SpellsCanceledTheDotNetWay()
+    {
+        var names = EvergreenAssemblies.SelectMany(a => a.GetExportedTypes())
+            .SelectMany(t => t.GetMembers(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
+                .Select(m => $"{t.Name}.{m.Name}").Append(t.Name))
+            .Where(n => n.Contains("Cancelled", StringComparison.Ordinal))
+            .Distinct().Order().ToList();
+        Assert.Empty(names);
+    }
+
+    /// <summary>
+    /// The public methods returning <see cref="Task"/>: long-lived calls one may await more than
+    /// once or hold on to (serving, a whole group, a move-on-after block). Everything hot and
+    /// awaited once returns a <see cref="ValueTask"/>; a new Task-returning method is added here
+    /// on purpose.
+    /// </summary>
+    private static readonly string[] ReturnsTaskByDesign =
+    [
+        "CancelScope.MoveOnAfterAsync", "TaskGroup.RunAsync", "TcpServer.ServeAsync", "HttpServer.ServeAsync",
+    ];
+
+    [Fact]
+    public void OnlyLongLivedPublicMethods_ReturnATask_HotOnesReturnAValueTask()
+    {
+        var tasks = PublicMethods()
+            .Where(m => m.ReturnType == typeof(Task) || (m.ReturnType.IsGenericType && m.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)))
+            .Select(NameOf).Distinct().Order().ToList();
+        Assert.Equal(ReturnsTaskByDesign.Order(), tasks);
     }
 }

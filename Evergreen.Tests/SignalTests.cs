@@ -40,7 +40,7 @@ public partial class SignalTests
 
             Assert.True(loop.RemoveSignalHandler(SIGUSR1));
             Assert.False(loop.RemoveSignalHandler(SIGUSR1));
-            Assert.True(second.IsCancelled);
+            Assert.True(second.IsCanceled);
         });
     }
 

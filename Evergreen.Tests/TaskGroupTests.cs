@@ -48,7 +48,7 @@ public class TaskGroupTests
         });
     }
 
-    /// <summary>`group.Spawn(() => Tasklet.Sleep(1))` did not compile (ValueTask to Task): ValueTask bodies are children like any other.</summary>
+    /// <summary>`group.Spawn(() => Tasklet.Sleep(TimeSpan.FromSeconds(1)))` did not compile (ValueTask to Task): ValueTask bodies are children like any other.</summary>
     [Fact]
     public void ValueTaskBodies_AreChildrenToo_AndTheirFailuresAreTheGroups()
     {
@@ -406,7 +406,7 @@ public class TaskGroupTests
                     group.CancelAll(); // first one done wins
                 }));
                 await Tasklet.Sleep(Ms(20));
-                Assert.True(group.IsCancelled);
+                Assert.True(group.IsCanceled);
                 Assert.Equal(0, group.Count);
                 late = group.SpawnTasklet(async () => { lateRan = true; await Tasklet.Yield(); });
             }
@@ -594,7 +594,7 @@ public class TaskGroupTests
     }
 
     [Fact]
-    public void DisposingACancelledGroupInTheWrongOrder_DoesNotCancelTheParentsLaterParks()
+    public void DisposingACanceledGroupInTheWrongOrder_DoesNotCancelTheParentsLaterParks()
     {
         Run(async () =>
         {

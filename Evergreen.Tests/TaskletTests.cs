@@ -367,7 +367,7 @@ public class TaskletTests
             await Tasklet.Sleep(Ms(50));
             Assert.True(clock.Elapsed >= Ms(49), $"slept {clock.Elapsed.TotalMilliseconds} ms");
             clock.Restart();
-            await Tasklet.Sleep(0.02);
+            await Tasklet.Sleep(TimeSpan.FromMilliseconds(20));
             Assert.True(clock.Elapsed >= Ms(19), $"slept {clock.Elapsed.TotalMilliseconds} ms");
         });
     }
@@ -394,7 +394,7 @@ public class TaskletTests
         Run(async () =>
         {
             Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(Ms(-1)));
-            Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(-0.5));
+            Assert.Throws<ArgumentOutOfRangeException>(() => Tasklet.Sleep(TimeSpan.FromTicks(-1)));
             var loop = EventLoop.Current;
             Exception? fromCallback = null;
             loop.CallSoon(() => fromCallback = Record.Exception(() => Tasklet.Sleep(Ms(1))));

@@ -179,7 +179,7 @@ public class ThreadPoolExecutorTests
             Assert.True(second.Cancel());
             release.Set();
             Assert.Equal(1, await first);
-            await Assert.ThrowsAsync<CancelledException>(async () => await second);
+            await Assert.ThrowsAsync<FutureCanceledException>(async () => await second);
             await threads.ShutdownAsync();
             Assert.Equal(0, Volatile.Read(ref secondRan));
         });
@@ -248,7 +248,7 @@ public class ThreadPoolExecutorTests
             var queued = Enumerable.Range(1, 3).Select(i => threads.Submit(() => i)).ToList();
             var shutdown = Tasklet.Spawn(async () => await threads.ShutdownAsync(cancelPending: true));
             await Tasklet.Yield();
-            Assert.All(queued, f => Assert.True(f.IsCancelled));
+            Assert.All(queued, f => Assert.True(f.IsCanceled));
             Assert.False(shutdown.IsDone); // still waiting for the running call
             release.Set();
             await shutdown;

@@ -176,7 +176,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     /// or cancellation from outside (the parent killed, an enclosing deadline). Children spawned
     /// after that are killed before they run.
     /// </summary>
-    public bool IsCancelled => _killing;
+    public bool IsCanceled => _killing;
 
     /// <summary>True once <see cref="DisposeAsync"/> has finished: the group takes no more children.</summary>
     public bool IsClosed => _closed;
@@ -184,7 +184,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
     /// <summary>
     /// Spawns <paramref name="body"/> as a child of the group (trio's <c>start_soon</c>). Any
     /// tasklet of the loop may spawn into the group, children included, until
-    /// <see cref="DisposeAsync"/> has finished. In a cancelled group (<see cref="IsCancelled"/>)
+    /// <see cref="DisposeAsync"/> has finished. In a cancelled group (<see cref="IsCanceled"/>)
     /// the child is killed before it runs. Returns nothing, so that the usual
     /// <c>group.Spawn(...)</c> in a loop is not an un-awaited awaitable (CS4014); use
     /// <see cref="SpawnTasklet(Func{Task}, string?)"/> to keep the child.
@@ -196,7 +196,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
 
     /// <summary>
     /// Spawns <paramref name="body"/>, which returns a <see cref="ValueTask"/> (say
-    /// <c>() =&gt; Tasklet.Sleep(1)</c>), as a child of the group; see <see cref="Spawn(Func{Task}, string?)"/>.
+    /// <c>() =&gt; Tasklet.Sleep(TimeSpan.FromSeconds(1))</c>), as a child of the group; see <see cref="Spawn(Func{Task}, string?)"/>.
     /// </summary>
     /// <inheritdoc cref="Spawn(Func{Task}, string?)"/>
     public void Spawn(Func<ValueTask> body, string? name = null) => SpawnTasklet(body, name);
@@ -373,7 +373,7 @@ public sealed class TaskGroup : IAsyncDisposable, IParkOwner, IScopeListener, IT
         if (_count == 0 && _parent.IsParked && ReferenceEquals(_parent.ParkOwner, this)) _parent.Unpark();
     }
 
-    void IScopeListener.OnScopeCancelled() => KillChildren();
+    void IScopeListener.OnScopeCanceled() => KillChildren();
 
     void IScopeListener.OnScopeAbandoned()
     {

@@ -9,8 +9,12 @@ namespace Evergreen.Crawler;
 /// </summary>
 public static class CrawlErrors
 {
-    /// <summary>The crawl was stopped (Ctrl-C) while this fetch was in flight.</summary>
-    public const string Cancelled = "cancelled";
+    /// <summary>
+    /// The crawl was stopped (Ctrl-C) while this fetch was in flight. The value keeps its
+    /// documented spelling "cancelled" (an output format scripts match on); identifiers use .NET's
+    /// "Canceled".
+    /// </summary>
+    public const string Canceled = "cancelled";
 
     /// <summary>The body was over the size limit; the rest was not read.</summary>
     public const string TooLarge = "too large";

@@ -46,7 +46,7 @@ public sealed class CrawlStats
         Pages++;
         Bytes += record.Bytes;
         Links += record.Links;
-        if (record.Error != CrawlErrors.Cancelled) _fetchMs.Add(record.ElapsedMs);
+        if (record.Error != CrawlErrors.Canceled) _fetchMs.Add(record.ElapsedMs);
         if (record.Error is { } error)
         {
             Errors++;

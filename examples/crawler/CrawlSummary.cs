@@ -21,9 +21,9 @@ public static class CrawlSummary
             ("not fetched", string.Format(inv, "{0:N0} disallowed by robots.txt, {1:N0} off-site links, {2:N0} links past --max-depth, {3:N0} links over --max-pages",
                 crawler.Hosts.Disallowed, frontier.OffSite, frontier.TooDeep, frontier.OverLimit)),
         };
-        if (crawler.WasCancelled)
+        if (crawler.WasCanceled)
         {
-            int cancelled = stats.ErrorsByKind.GetValueOrDefault(CrawlErrors.Cancelled);
+            int cancelled = stats.ErrorsByKind.GetValueOrDefault(CrawlErrors.Canceled);
             rows.Add(("stopped", string.Format(inv, "by Ctrl-C: {0:N0} {1} cancelled, {2:N0} URLs left in the queue", cancelled, cancelled == 1 ? "fetch" : "fetches", frontier.Queued)));
         }
         if (outputPath is not null) rows.Add(("output", string.Format(inv, "{0} ({1:N0} records)", outputPath, stats.Pages)));
@@ -36,12 +36,12 @@ public static class CrawlSummary
         var rows = Rows(crawler, outputPath);
         if (!fancy)
         {
-            Console.WriteLine(crawler.WasCancelled ? "Crawl stopped." : "Crawl done.");
+            Console.WriteLine(crawler.WasCanceled ? "Crawl stopped." : "Crawl done.");
             foreach (var (label, text) in rows) Console.WriteLine($"  {label + ":",-13}{text}");
             return;
         }
-        var table = new Table().RoundedBorder().BorderColor(crawler.WasCancelled ? Color.Yellow : Color.Green)
-            .Title(crawler.WasCancelled ? "[yellow bold]Crawl stopped[/]" : "[green bold]Crawl done[/]")
+        var table = new Table().RoundedBorder().BorderColor(crawler.WasCanceled ? Color.Yellow : Color.Green)
+            .Title(crawler.WasCanceled ? "[yellow bold]Crawl stopped[/]" : "[green bold]Crawl done[/]")
             .AddColumn(new TableColumn("").PadRight(1))
             .AddColumn(new TableColumn(""))
             .HideHeaders();

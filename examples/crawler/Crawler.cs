@@ -85,7 +85,7 @@ public sealed class Crawler
     public int WorkersDoing(WorkerActivity activity) => _doing[(int)activity];
 
     /// <summary>Whether <see cref="Cancel"/> stopped the crawl before the frontier was done.</summary>
-    public bool WasCancelled { get; private set; }
+    public bool WasCanceled { get; private set; }
 
     /// <summary>
     /// Crawls <paramref name="options"/>' start URL to the end (or until the tasklet running it
@@ -133,13 +133,13 @@ public sealed class Crawler
     /// Stops the crawl (Ctrl-C): kills the workers, so fetches in flight end at once and are
     /// recorded as "cancelled"; queued URLs are not fetched. <see cref="RunAsync()"/> then
     /// returns. Called before <see cref="RunAsync()"/> (a Ctrl-C while the crawl is being set up),
-    /// it makes that call fetch nothing and return at once. Either way <see cref="WasCancelled"/>
+    /// it makes that call fetch nothing and return at once. Either way <see cref="WasCanceled"/>
     /// is then true. Not a yield point; calling it again, or after the crawl ended, does nothing.
     /// </summary>
     public void Cancel()
     {
         if (_frontier.IsDone) return; // ended, or cancelled already
-        WasCancelled = true;
+        WasCanceled = true;
         _frontier.Close();
         _workers?.CancelAll();
     }
@@ -210,7 +210,7 @@ public sealed class Crawler
             }
             catch (TaskletExit)
             {
-                Record(Failed(page, CrawlErrors.Cancelled, started));
+                Record(Failed(page, CrawlErrors.Canceled, started));
                 throw;
             }
             catch (Exception e) when (CrawlErrors.Classify(e) is { } error)
@@ -221,7 +221,7 @@ public sealed class Crawler
     }
 
     /// <summary>The record of a response (links still 0); a redirect's target is queued here.</summary>
-    private CrawlRecord Describe(FrontierEntry page, HttpResponse response, double elapsedMs)
+    private CrawlRecord Describe(FrontierEntry page, HttpSessionResponse response, double elapsedMs)
     {
         int status = response.StatusCode;
         string? error = status >= 400 ? CrawlErrors.Http(status) : null;

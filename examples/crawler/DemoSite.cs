@@ -89,7 +89,7 @@ public sealed partial class DemoSite : IAsyncDisposable
         return Expect(path => Resolve(site, path, dynamic: true), maxDepth, obeyRobots: true, maxRedirects: 10).Disallowed.ToHashSet();
     }
 
-    private async ValueTask HandleAsync(HttpRequest request, HttpReply reply)
+    private async ValueTask HandleAsync(HttpServerRequest request, HttpServerReply reply)
     {
         string target = request.Query.Length > 0 ? $"{request.Path}?{request.Query}" : request.Path;
         var logged = new DemoRequest(request.Headers.Get("Host"), target);

@@ -99,7 +99,7 @@ public sealed class HostPolicy
             var loop = EventLoop.Current;
             try
             {
-                for (double wait; (wait = origin.LastStart + _delay.TotalSeconds - loop.Time) > 0;)
+                for (double wait; (wait = origin.LastStart + _delay.TotalSeconds - loop.Time.TotalSeconds) > 0;)
                 {
                     await Tasklet.Sleep(TimeSpan.FromSeconds(wait));
                 }
@@ -109,7 +109,7 @@ public sealed class HostPolicy
                 slot.Dispose();
                 throw;
             }
-            origin.LastStart = loop.Time;
+            origin.LastStart = loop.Time.TotalSeconds;
             Started?.Invoke(origin.LastStart);
         }
         return slot;

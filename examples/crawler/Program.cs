@@ -106,7 +106,7 @@ static async Task<int> CrawlAsync(CrawlOptions options)
                 await view.DisposeAsync();
             }
             CrawlSummary.Print(crawler, options.OutputPath, fancy: terminal);
-            return crawler.WasCancelled ? 130 : 0;
+            return crawler.WasCanceled ? 130 : 0;
         }
     }
     finally

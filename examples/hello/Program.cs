@@ -41,7 +41,7 @@ EventLoop.Run(async () =>
     }
 
     // Move on after a deadline instead of failing.
-    bool finished = await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(50), () => Tasklet.Sleep(1));
+    bool finished = await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(50), () => Tasklet.Sleep(TimeSpan.FromSeconds(1)));
     Say($"MoveOnAfterAsync finished the work: {finished}");
 
     // Kill a sleeper: it gets TaskletExit at its park, and its finally block runs.

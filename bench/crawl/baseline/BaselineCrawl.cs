@@ -229,7 +229,7 @@ internal sealed class BaselineCrawl
 
     private static bool IsRedirect(int status) => status is 301 or 302 or 303 or 307 or 308;
 
-    /// <summary>The body as text: by its charset, UTF-8 when it has none or an unknown one (as HttpResponse.Text).</summary>
+    /// <summary>The body as text: by its charset, UTF-8 when it has none or an unknown one (as HttpSessionResponse.Text).</summary>
     private static string Decode(byte[] body, string? charset)
     {
         var encoding = Encoding.UTF8;

@@ -9,7 +9,7 @@ public sealed partial class HttpSession
     /// of the connection just closed), under the connect timeout: resolve, TCP connect, and for
     /// https the TLS handshake. The slot is given back if it fails.
     /// </summary>
-    private async ValueTask<HttpConnection> ConnectAsync(HttpOriginPool pool, string method, Uri url)
+    private async ValueTask<HttpSessionConnection> ConnectAsync(HttpOriginPool pool, string method, Uri url)
     {
         var timeout = Options.ConnectTimeout;
         try
@@ -27,7 +27,7 @@ public sealed partial class HttpSession
                         $"{method} {url.AbsoluteUri}: no connection to {pool.Origin} within the {Timeouts.Describe(timeout)} connect timeout (ConnectTimeout)", e);
                 }
             }
-            return new HttpConnection(pool, stream);
+            return new HttpSessionConnection(pool, stream);
         }
         catch
         {

@@ -61,11 +61,11 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// and throws. A yield point; a cancelled (killed or timed-out) call leaves no connection behind.
     /// </summary>
     /// <exception cref="UriFormatException"><paramref name="url"/> is not a URL.</exception>
-    public ValueTask<HttpResponse> GetAsync(string url, HttpFields? headers = null) =>
+    public ValueTask<HttpSessionResponse> GetAsync(string url, HttpFields? headers = null) =>
         SendCoreAsync("GET", ParseUrl(url), default, null, headers, streamBody: false);
 
     /// <summary>GETs <paramref name="url"/> and reads its body; see <see cref="SendAsync"/>. A yield point.</summary>
-    public ValueTask<HttpResponse> GetAsync(Uri url, HttpFields? headers = null) =>
+    public ValueTask<HttpSessionResponse> GetAsync(Uri url, HttpFields? headers = null) =>
         SendCoreAsync("GET", url, default, null, headers, streamBody: false);
 
     /// <summary>
@@ -73,11 +73,11 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// body (a Content-Length it announces is not read). See <see cref="SendAsync"/>. A yield point.
     /// </summary>
     /// <exception cref="UriFormatException"><paramref name="url"/> is not a URL.</exception>
-    public ValueTask<HttpResponse> HeadAsync(string url, HttpFields? headers = null) =>
+    public ValueTask<HttpSessionResponse> HeadAsync(string url, HttpFields? headers = null) =>
         SendCoreAsync("HEAD", ParseUrl(url), default, null, headers, streamBody: false);
 
     /// <summary>Sends a HEAD request for <paramref name="url"/>; see <see cref="HeadAsync(string, HttpFields?)"/>. A yield point.</summary>
-    public ValueTask<HttpResponse> HeadAsync(Uri url, HttpFields? headers = null) =>
+    public ValueTask<HttpSessionResponse> HeadAsync(Uri url, HttpFields? headers = null) =>
         SendCoreAsync("HEAD", url, default, null, headers, streamBody: false);
 
     /// <summary>
@@ -87,11 +87,11 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// 308 with the same POST. See <see cref="SendAsync"/>. A yield point.
     /// </summary>
     /// <exception cref="UriFormatException"><paramref name="url"/> is not a URL.</exception>
-    public ValueTask<HttpResponse> PostAsync(string url, ReadOnlyMemory<byte> body, string contentType, HttpFields? headers = null) =>
+    public ValueTask<HttpSessionResponse> PostAsync(string url, ReadOnlyMemory<byte> body, string contentType, HttpFields? headers = null) =>
         PostAsync(ParseUrl(url), body, contentType, headers);
 
     /// <summary>POSTs <paramref name="body"/> to <paramref name="url"/>; see <see cref="PostAsync(string, ReadOnlyMemory{byte}, string, HttpFields?)"/>. A yield point.</summary>
-    public ValueTask<HttpResponse> PostAsync(Uri url, ReadOnlyMemory<byte> body, string contentType, HttpFields? headers = null)
+    public ValueTask<HttpSessionResponse> PostAsync(Uri url, ReadOnlyMemory<byte> body, string contentType, HttpFields? headers = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(contentType);
         if (contentType.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0) throw new ArgumentException("a content type cannot hold CR, LF or NUL", nameof(contentType));
@@ -104,7 +104,7 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// final response. Buffered (the default): the body is read, decoded and checked against
     /// <see cref="HttpSessionOptions.MaxBodyBytes"/> before it returns, and the connection is back
     /// in the pool. Streamed (<paramref name="streamBody"/>): it returns after the response head;
-    /// read <see cref="HttpResponse.BodyStream"/> or <see cref="HttpResponse.ReadBodyAsync"/> and
+    /// read <see cref="HttpSessionResponse.BodyStream"/> or <see cref="HttpSessionResponse.ReadBodyAsync"/> and
     /// dispose the response (a body read to its end gives the connection back to the pool; an
     /// unread one closes it). A response with any status is returned: 4xx and 5xx do not throw.
     /// <para>
@@ -129,7 +129,7 @@ public sealed partial class HttpSession : IAsyncDisposable
     /// <exception cref="ArgumentException">Not an absolute http(s) URL, a bad method, or a forbidden header.</exception>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
     /// <exception cref="InvalidOperationException">Not called from a tasklet, or from another loop than the session's.</exception>
-    public ValueTask<HttpResponse> SendAsync(string method, Uri url, ReadOnlyMemory<byte> body = default,
+    public ValueTask<HttpSessionResponse> SendAsync(string method, Uri url, ReadOnlyMemory<byte> body = default,
         HttpFields? headers = null, bool streamBody = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(method);

@@ -143,8 +143,8 @@ public sealed class HttpSessionOptions
 
     /// <summary>
     /// Whether to ask for compressed bodies (<c>Accept-Encoding: gzip, deflate, br</c>) and decode
-    /// them, so <see cref="HttpResponse.Body"/> is the decoded body. Default true. The response's
-    /// <see cref="HttpResponse.Headers"/> stay as the server sent them.
+    /// them, so <see cref="HttpSessionResponse.Body"/> is the decoded body. Default true. The response's
+    /// <see cref="HttpSessionResponse.Headers"/> stay as the server sent them.
     /// </summary>
     public bool AutomaticDecompression { get; set; } = true;
 

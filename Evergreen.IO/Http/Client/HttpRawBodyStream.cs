@@ -5,7 +5,7 @@ namespace Evergreen.IO.Http;
 /// System.IO.Compression decoder over it. It can give back bytes it peeked at (to tell zlib from
 /// raw deflate). Async reads only; the decoder's reads park the tasklet through it.
 /// </summary>
-internal sealed class HttpRawBodyStream(HttpResponse response) : Stream
+internal sealed class HttpRawBodyStream(HttpSessionResponse response) : Stream
 {
     private byte[]? _peeked;
     private int _peekStart, _peekEnd;

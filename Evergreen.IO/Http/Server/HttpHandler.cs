@@ -12,4 +12,4 @@ namespace Evergreen.IO.Http;
 /// </summary>
 /// <param name="request">The request, body included.</param>
 /// <param name="reply">The reply to write.</param>
-public delegate ValueTask HttpHandler(HttpRequest request, HttpReply reply);
+public delegate ValueTask HttpHandler(HttpServerRequest request, HttpServerReply reply);

@@ -27,7 +27,7 @@ public sealed partial class HttpSession
     /// the origin drops the Authorization and Cookie header fields. Throws for a loop, one redirect
     /// too many, or a Location that is not an http(s) URL.
     /// </summary>
-    private Uri NextRequest(RedirectState state, HttpResponse response, string location,
+    private Uri NextRequest(RedirectState state, HttpSessionResponse response, string location,
         ref string method, ref ReadOnlyMemory<byte> body, ref string? contentType, ref HttpFields? headers)
     {
         var current = response.Url;

@@ -6,15 +6,15 @@ namespace Evergreen;
 /// <see cref="Future{T}.Result"/>, and returned by <see cref="Future.Exception"/>. It is an
 /// <see cref="OperationCanceledException"/>: the call never ran, nothing failed.
 /// </summary>
-public sealed class CancelledException : OperationCanceledException
+public sealed class FutureCanceledException : OperationCanceledException
 {
     /// <summary>Creates the exception with the default message, "the future was cancelled".</summary>
-    public CancelledException() : base("the future was cancelled") { }
+    public FutureCanceledException() : base("the future was cancelled") { }
 
     /// <summary>Creates the exception with a message.</summary>
-    public CancelledException(string message) : base(message) { }
+    public FutureCanceledException(string message) : base(message) { }
 
-    internal CancelledException(Future future) : base($"{future.Name} was cancelled") => Future = future;
+    internal FutureCanceledException(Future future) : base($"{future.Name} was cancelled") => Future = future;
 
     /// <summary>The future that was cancelled, when Evergreen raised it; null otherwise.</summary>
     public Future? Future { get; }

@@ -26,7 +26,7 @@ internal sealed class HttpStaticFiles
         _rootWithSeparator = _root + Path.DirectorySeparatorChar;
     }
 
-    public async ValueTask HandleAsync(HttpRequest request, HttpReply reply)
+    public async ValueTask HandleAsync(HttpServerRequest request, HttpServerReply reply)
     {
         string rest = request.RouteRest;
         if (!TryResolve(rest, out string? path))
@@ -72,8 +72,8 @@ internal sealed class HttpStaticFiles
         return true;
     }
 
-    private static ValueTask NotFoundAsync(HttpReply reply) => reply.SendTextAsync(404, "404 Not Found\n");
+    private static ValueTask NotFoundAsync(HttpServerReply reply) => reply.SendTextAsync(404, "404 Not Found\n");
 
-    private static ValueTask RedirectToDirectoryAsync(HttpRequest request, HttpReply reply) =>
+    private static ValueTask RedirectToDirectoryAsync(HttpServerRequest request, HttpServerReply reply) =>
         reply.RedirectAsync(request.Path + "/" + (request.Query.Length > 0 ? "?" + request.Query : ""), 301);
 }

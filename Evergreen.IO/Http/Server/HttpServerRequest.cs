@@ -9,9 +9,9 @@ namespace Evergreen.IO.Http;
 /// to <see cref="HttpServerOptions.MaxBodyBytes"/>). A plain object: nothing here reads or waits.
 /// </summary>
 [DebuggerDisplay("{Method,nq} {Target,nq} {Version,nq}")]
-public sealed class HttpRequest
+public sealed class HttpServerRequest
 {
-    internal HttpRequest(string method, string target, string path, string query, string version,
+    internal HttpServerRequest(string method, string target, string path, string query, string version,
         HttpFields headers, ReadOnlyMemory<byte> body, EndPoint? remoteEndPoint, bool keepAlive)
     {
         Method = method;

@@ -1,4 +1,4 @@
-// HttpResponse's body: read off the connection, decoded, counted, and the connection handed on.
+// HttpSessionResponse's body: read off the connection, decoded, counted, and the connection handed on.
 //
 // The response owns its connection from the head until the body's end. Bytes come from the
 // connection's HttpBodyReader (framing and de-chunking are the wire layer's); an identity body is
@@ -21,7 +21,7 @@ using System.Runtime.CompilerServices;
 
 namespace Evergreen.IO.Http;
 
-public sealed partial class HttpResponse
+public sealed partial class HttpSessionResponse
 {
     /// <summary>The content codings decoded (RFC 9110 §8.4.1).</summary>
     private enum Coding { Identity, Gzip, Deflate, Brotli }
@@ -29,7 +29,7 @@ public sealed partial class HttpResponse
     /// <summary>How much of a redirect's body is read to keep its connection; past it the connection is closed.</summary>
     private const int MaxDrainBytes = 64 * 1024;
 
-    private HttpConnection? _connection; // until the body's end (or a failure)
+    private HttpSessionConnection? _connection; // until the body's end (or a failure)
     private readonly long _maxBodyBytes;
     private readonly bool _keepAlive;
     private readonly Coding _coding;

@@ -132,7 +132,7 @@ public sealed partial class HttpServer : IAsyncDisposable
     public ValueTask DisposeAsync() => CloseAsync(TimeSpan.Zero);
 
     /// <summary>Reports a handler's failure through the loop, naming the request and the server.</summary>
-    private void Report(Exception error, HttpRequest request) =>
+    private void Report(Exception error, HttpServerRequest request) =>
         (_loop ?? EventLoop.Current).Report(error, Tasklet.Current, $"the handler of \"{request}\" on {this}");
 
     /// <inheritdoc/>

@@ -64,7 +64,7 @@ public sealed partial class HttpServer
             }
             var route = FindRoute(path);
             var handler = route?.Find(head.Method);
-            HttpReply reply;
+            HttpServerReply reply;
             if (handler is null)
             {
                 var request = NewRequest(conn, head, path, query, default);
@@ -75,7 +75,7 @@ public sealed partial class HttpServer
                     stream.Skip((int)framing.Length); // all of it came with the head: dropped, and the connection lives on
                     bodyUnread = false;
                 }
-                reply = new HttpReply(conn, request, request.KeepAlive && !bodyUnread);
+                reply = new HttpServerReply(conn, request, request.KeepAlive && !bodyUnread);
                 await SendMissAsync(route, request, reply);
                 if (bodyUnread)
                 {
@@ -101,7 +101,7 @@ public sealed partial class HttpServer
                     var request = NewRequest(conn, head, path, query, body);
                     if (route!.IsPrefix) request.RouteRest = route.Rest(path);
                     RequestCount++;
-                    reply = new HttpReply(conn, request, request.KeepAlive);
+                    reply = new HttpServerReply(conn, request, request.KeepAlive);
                     if (!await AnswerAsync(conn, request, reply, handler)) return;
                 }
                 finally
@@ -119,11 +119,11 @@ public sealed partial class HttpServer
         }
     }
 
-    private static HttpRequest NewRequest(HttpServerConnection conn, HttpHead head, string path, string query, ReadOnlyMemory<byte> body) =>
+    private static HttpServerRequest NewRequest(HttpServerConnection conn, HttpHead head, string path, string query, ReadOnlyMemory<byte> body) =>
         new(head.Method, head.Target, path, query, head.Version, head.Fields, body, conn.Stream.RemoteEndPoint, head.KeepAlive);
 
     /// <summary>Answers a request no handler takes: 404 for a path with no route, 405 (and Allow) for a method its route lacks.</summary>
-    private static ValueTask SendMissAsync(HttpRoute? route, HttpRequest request, HttpReply reply)
+    private static ValueTask SendMissAsync(HttpRoute? route, HttpServerRequest request, HttpServerReply reply)
     {
         if (route is null) return reply.SendTextAsync(404, "404 Not Found\n");
         reply.Headers.Set("Allow", route.Allow);
@@ -131,7 +131,7 @@ public sealed partial class HttpServer
     }
 
     /// <summary>Runs the request's handler and ends its reply; false when the connection must end now.</summary>
-    private async ValueTask<bool> AnswerAsync(HttpServerConnection conn, HttpRequest request, HttpReply reply, HttpHandler handler)
+    private async ValueTask<bool> AnswerAsync(HttpServerConnection conn, HttpServerRequest request, HttpServerReply reply, HttpHandler handler)
     {
         try
         {
@@ -145,7 +145,7 @@ public sealed partial class HttpServer
             Report(e, request);
             if (reply.HeadersSent || conn.Broken) return false; // half a reply on the wire: only a close ends it
             conn.Out.ResetWrittenCount();
-            var error = new HttpReply(conn, request, request.KeepAlive);
+            var error = new HttpServerReply(conn, request, request.KeepAlive);
             await error.SendTextAsync(500, "500 Internal Server Error\n");
             return !error.CloseAfter;
         }
@@ -222,7 +222,7 @@ public sealed partial class HttpServer
     private static async ValueTask SendErrorAsync(HttpServerConnection conn, int status, string why)
     {
         if (conn.Broken || conn.Stream.IsClosed) return;
-        var reply = new HttpReply(conn, null, keepAlive: false);
+        var reply = new HttpServerReply(conn, null, keepAlive: false);
         if (status == 503) reply.Headers.Set("Retry-After", "1"); // the budget frees as handlers return
         var scope = CancelScope.FailAfter(conn.Server.Options.RequestHeadTimeout);
         try

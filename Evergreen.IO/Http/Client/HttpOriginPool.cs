@@ -28,7 +28,7 @@ internal sealed class HttpOriginPool
 {
     private readonly HttpSession _session;
     private readonly EventLoop _loop;
-    private readonly List<HttpConnection> _idle = new(); // oldest first; taken from the end
+    private readonly List<HttpSessionConnection> _idle = new(); // oldest first; taken from the end
     private readonly WaitQueue _waiters;
     private readonly Action _sweepAction;
     private int _open;           // connections open or connecting: idle + in use
@@ -66,14 +66,14 @@ internal sealed class HttpOriginPool
     /// is reached. A yield point only when it parks; a cancelled call takes nothing.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
-    public ValueTask<HttpConnection?> TakeAsync()
+    public ValueTask<HttpSessionConnection?> TakeAsync()
     {
         if (_disposed) throw Disposed();
-        if (_handoffs == 0 && _waiters.IsEmpty && TryTake(out var connection)) return new ValueTask<HttpConnection?>(connection);
+        if (_handoffs == 0 && _waiters.IsEmpty && TryTake(out var connection)) return new ValueTask<HttpSessionConnection?>(connection);
         return TakeInTurnAsync();
     }
 
-    private async ValueTask<HttpConnection?> TakeInTurnAsync()
+    private async ValueTask<HttpSessionConnection?> TakeInTurnAsync()
     {
         while (true)
         {
@@ -85,7 +85,7 @@ internal sealed class HttpOriginPool
         }
     }
 
-    private bool TryTake(out HttpConnection? connection)
+    private bool TryTake(out HttpSessionConnection? connection)
     {
         while (_idle.Count > 0)
         {
@@ -110,7 +110,7 @@ internal sealed class HttpOriginPool
     /// response said keep-alive and its body was read to the end), else closed. Wakes the next
     /// waiter. Not a yield point.
     /// </summary>
-    public void Return(HttpConnection connection, bool reusable)
+    public void Return(HttpSessionConnection connection, bool reusable)
     {
         Debug.Assert(_loop.IsLoopThread && !_idle.Contains(connection));
         if (reusable && !_disposed && connection.CanReuse)

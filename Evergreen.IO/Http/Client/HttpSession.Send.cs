@@ -16,7 +16,7 @@ namespace Evergreen.IO.Http;
 public sealed partial class HttpSession
 {
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<HttpResponse> SendCoreAsync(string method, Uri url, ReadOnlyMemory<byte> body,
+    private async ValueTask<HttpSessionResponse> SendCoreAsync(string method, Uri url, ReadOnlyMemory<byte> body,
         string? contentType, HttpFields? headers, bool streamBody)
     {
         ArgumentNullException.ThrowIfNull(url);

@@ -24,7 +24,7 @@ public sealed partial class HttpSession
     /// until its body is read (or right away gives it back when there is no body).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<HttpResponse> ExchangeAsync(string method, Uri url, ReadOnlyMemory<byte> body, string? contentType, HttpFields? headers)
+    private async ValueTask<HttpSessionResponse> ExchangeAsync(string method, Uri url, ReadOnlyMemory<byte> body, string? contentType, HttpFields? headers)
     {
         var pool = PoolFor(HttpOrigin.Of(url));
         var connection = await pool.TakeAsync() ?? await ConnectAsync(pool, method, url);
@@ -88,7 +88,7 @@ public sealed partial class HttpSession
     /// timeout. Null when the connection ended before any byte.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<HttpHead?> ReadHeadAsync(HttpConnection connection, string method, Uri url, string peer)
+    private async ValueTask<HttpHead?> ReadHeadAsync(HttpSessionConnection connection, string method, Uri url, string peer)
     {
         var options = Options;
         var timeout = options.FirstByteTimeout;
@@ -118,20 +118,20 @@ public sealed partial class HttpSession
     }
 
     /// <summary>Makes the response for <paramref name="head"/> and starts reading its body.</summary>
-    private HttpResponse StartResponse(HttpConnection connection, HttpHead head, string method, Uri url, string peer, HttpFields? headers)
+    private HttpSessionResponse StartResponse(HttpSessionConnection connection, HttpHead head, string method, Uri url, string peer, HttpFields? headers)
     {
         var options = Options;
         var framing = HttpWire.ResponseFraming(head, requestWasHead: method == "HEAD", peer);
         connection.Exchanges++;
         bool keepAlive = head.KeepAlive && framing.Kind != HttpBodyKind.UntilClose && !(headers?.HasToken("Connection", "close") ?? false);
         connection.Body.Start(connection.Stream, framing, options.HeadLimits, peer);
-        var response = new HttpResponse(connection, head, method, url, options.MaxBodyBytes, options.AutomaticDecompression, keepAlive);
+        var response = new HttpSessionResponse(connection, head, method, url, options.MaxBodyBytes, options.AutomaticDecompression, keepAlive);
         if (connection.Body.IsComplete) response.FinishBody(); // no body: the connection goes back now
         return response;
     }
 
     /// <summary>Writes the request line, the header fields and (when small) the body into the connection's head buffer.</summary>
-    private void WriteRequestHead(HttpConnection connection, HttpOriginPool pool, string method, Uri url,
+    private void WriteRequestHead(HttpSessionConnection connection, HttpOriginPool pool, string method, Uri url,
         ReadOnlyMemory<byte> body, string? contentType, HttpFields? headers)
     {
         var options = Options;

@@ -4,7 +4,7 @@ namespace Evergreen.IO.Http;
 
 // Sending files: the head (Content-Length, Content-Type, Last-Modified) goes out with the first
 // chunk, and the rest follows chunk by chunk, each read on the thread pool (see HttpFile).
-public sealed partial class HttpReply
+public sealed partial class HttpServerReply
 {
     /// <summary>
     /// Sends the file at <paramref name="path"/> as the whole reply (status 200): Content-Length,

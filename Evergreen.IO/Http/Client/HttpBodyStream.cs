@@ -1,12 +1,12 @@
 namespace Evergreen.IO.Http;
 
 /// <summary>
-/// <see cref="HttpResponse.BodyStream"/> of a streamed response: the decoded body as a read-only
+/// <see cref="HttpSessionResponse.BodyStream"/> of a streamed response: the decoded body as a read-only
 /// <see cref="Stream"/>. Its async reads park the tasklet (they are the response's); the
 /// synchronous ones would block the loop's thread and refuse. Read to its end, it has given the
 /// connection back to the pool; disposed before, it closes the connection.
 /// </summary>
-internal sealed class HttpBodyStream(HttpResponse response) : Stream
+internal sealed class HttpBodyStream(HttpSessionResponse response) : Stream
 {
     private bool _disposed;
 

@@ -1,4 +1,4 @@
-// HttpReply: the reply a handler writes, streamed to the connection as it goes.
+// HttpServerReply: the reply a handler writes, streamed to the connection as it goes.
 //
 // The head goes out with the first bytes of the body (in one write when they fit together), and
 // how the body is framed is decided at that moment:
@@ -18,14 +18,14 @@ using System.Text;
 namespace Evergreen.IO.Http;
 
 /// <summary>
-/// The reply to one <see cref="HttpRequest"/>, written by an <see cref="HttpHandler"/>: a status,
+/// The reply to one <see cref="HttpServerRequest"/>, written by an <see cref="HttpHandler"/>: a status,
 /// header fields, and a body sent whole (<see cref="SendAsync"/>, <see cref="SendTextAsync"/>,
 /// <see cref="SendFileAsync"/>) or written in pieces (<see cref="WriteAsync"/>, then
 /// <see cref="EndAsync"/>). The server adds <c>Date</c>, <c>Server</c>, the body's framing
 /// (<c>Content-Length</c> or chunked) and <c>Connection</c>. Loop thread only, from the handler's tasklet.
 /// </summary>
-[DebuggerDisplay("HttpReply {StatusCode}{HeadersSent ? \" (head sent)\" : \"\",nq}{IsEnded ? \" (ended)\" : \"\",nq}")]
-public sealed partial class HttpReply
+[DebuggerDisplay("HttpServerReply {StatusCode}{HeadersSent ? \" (head sent)\" : \"\",nq}{IsEnded ? \" (ended)\" : \"\",nq}")]
+public sealed partial class HttpServerReply
 {
     /// <summary>The largest first write held back to see whether it is the whole body.</summary>
     internal const int HoldLimit = 64 * 1024;
@@ -34,7 +34,7 @@ public sealed partial class HttpReply
     internal const int CopyLimit = 16 * 1024;
 
     private readonly HttpServerConnection _conn;
-    private readonly HttpRequest? _request;
+    private readonly HttpServerRequest? _request;
     private readonly bool _isHead, _http10, _keepAliveAsked;
     private int _statusCode = 200;
     private HttpBodyKind _mode;    // set with the head: Length, Chunked, UntilClose, or None (204, 304)
@@ -43,7 +43,7 @@ public sealed partial class HttpReply
     private int _held;             // bytes of a first write held back in _conn.Held
     private bool _headersSent, _ended;
 
-    internal HttpReply(HttpServerConnection conn, HttpRequest? request, bool keepAlive)
+    internal HttpServerReply(HttpServerConnection conn, HttpServerRequest? request, bool keepAlive)
     {
         _conn = conn;
         _request = request;

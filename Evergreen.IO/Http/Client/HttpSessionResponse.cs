@@ -12,14 +12,14 @@ namespace Evergreen.IO.Http;
 /// closes it. Loop thread only.
 /// </summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed partial class HttpResponse : IAsyncDisposable
+public sealed partial class HttpSessionResponse : IAsyncDisposable
 {
     private readonly HttpHead _head;
     private string? _mediaType, _charset;
     private bool _contentTypeParsed;
     private string? _text;
 
-    internal HttpResponse(HttpConnection connection, HttpHead head, string method, Uri url, long maxBodyBytes, bool decompress, bool keepAlive)
+    internal HttpSessionResponse(HttpSessionConnection connection, HttpHead head, string method, Uri url, long maxBodyBytes, bool decompress, bool keepAlive)
     {
         _connection = connection;
         _head = head;

@@ -5,7 +5,7 @@ namespace Evergreen.IO.Http;
 // The head of a reply: status line, Date, Server, the handler's fields, then the framing and
 // Connection fields the server owns, written into the connection's buffer to go out with the
 // first bytes of the body.
-public sealed partial class HttpReply
+public sealed partial class HttpServerReply
 {
     /// <summary>Writes the head into the connection's buffer and fixes the body's framing.</summary>
     /// <param name="mode">How the body is framed (None is forced for 204 and 304).</param>

@@ -10,9 +10,9 @@ namespace Evergreen.IO.Http;
 /// (or streamed response) using it. A handle (its stream is).
 /// </summary>
 [DebuggerDisplay("{ToString(),nq}")]
-internal sealed class HttpConnection
+internal sealed class HttpSessionConnection
 {
-    public HttpConnection(HttpOriginPool pool, IOStream stream)
+    public HttpSessionConnection(HttpOriginPool pool, IOStream stream)
     {
         Pool = pool;
         Stream = stream;

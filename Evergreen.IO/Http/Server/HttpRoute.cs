@@ -60,7 +60,7 @@ internal sealed class HttpRoute
         path.StartsWith(Prefix, StringComparison.Ordinal) ||
         path.Length == Prefix.Length - 1 && Prefix.StartsWith(path, StringComparison.Ordinal);
 
-    /// <summary>What <paramref name="path"/> has past the prefix (see <see cref="HttpRequest.RouteRest"/>).</summary>
+    /// <summary>What <paramref name="path"/> has past the prefix (see <see cref="HttpServerRequest.RouteRest"/>).</summary>
     public string Rest(string path) => path.Length <= Prefix.Length ? "" : path[Prefix.Length..];
 
     private string BuildAllow()
