@@ -13,7 +13,7 @@ namespace Evergreen.IO;
 
 public sealed partial class UdpEndpoint
 {
-    private UdpSendRequest? _freeSends;
+    private WaitList<UdpSendRequest> _freeSends;
 
     /// <summary>
     /// Sends <paramref name="data"/> as one datagram to <paramref name="remote"/>. Returns at
@@ -81,18 +81,7 @@ public sealed partial class UdpEndpoint
     /// <summary>The native <c>uv_udp_t*</c>, for the send request.</summary>
     internal IntPtr NativeHandle => _handle.Handle;
 
-    internal UdpSendRequest RentSend()
-    {
-        var node = _freeSends;
-        if (node is null) return new UdpSendRequest(this);
-        _freeSends = node.NextFree;
-        node.NextFree = null;
-        return node;
-    }
+    internal UdpSendRequest RentSend() => _freeSends.TakeFirst() ?? new UdpSendRequest(this);
 
-    internal void ReturnSend(UdpSendRequest node)
-    {
-        node.NextFree = _freeSends;
-        _freeSends = node;
-    }
+    internal void ReturnSend(UdpSendRequest node) => _freeSends.AddLast(node);
 }
