@@ -5,7 +5,8 @@ using System.Runtime.InteropServices;
 namespace Evergreen.Native;
 
 /// <summary>
-/// A libuv handle (a long-lived object: timer, async, signal, and later streams) owned by a managed
+/// A libuv handle (a long-lived object: a timer, an async, a signal; Evergreen.IO's TCP and UDP
+/// sockets, and later pipes, TTYs and processes) owned by a managed
 /// object. Its native memory is allocated here and freed only in the close callback; the native
 /// <c>data</c> field holds a <see cref="GCHandle"/> to the owner, freed at the same time.
 /// No finalizer ever calls libuv: a handle that is never closed is closed by
