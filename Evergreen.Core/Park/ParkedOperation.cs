@@ -169,8 +169,10 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         }
     }
 
+    // A tasklet that ended with its park still registering (it returned without awaiting) is not
+    // parking any more: its park stays "Parking" forever, and nothing would ever read the outcome.
     private bool IsParkingOnThis(Tasklet tasklet) =>
-        tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
+        tasklet.IsAlive && tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
 
     /// <summary>
     /// Runs in the waiter when it resumes, to produce the result: <paramref name="completed"/> is
