@@ -155,7 +155,7 @@ public sealed partial class UdpEndpoint
         int rc;
         unsafe
         {
-            rc = LibUv.uv_udp_recv_start(_handle.Handle, &OnAlloc, &OnReceive);
+            rc = LibUvNet.uv_udp_recv_start(_handle.Handle, &OnAlloc, &OnReceive);
         }
         if (rc < 0) throw new UvException(rc, "uv_udp_recv_start", LocalEndPoint?.ToString());
         _receiving = true;
@@ -163,7 +163,7 @@ public sealed partial class UdpEndpoint
 
     private void StopReceiving()
     {
-        LibUv.uv_udp_recv_stop(_handle.Handle);
+        LibUvNet.uv_udp_recv_stop(_handle.Handle);
         _receiving = false;
     }
 
@@ -266,7 +266,7 @@ public sealed partial class UdpEndpoint
             {
                 endpoint.Deliver(new Received(null, from, new UvException((int)nread, $"receive on UdpEndpoint #{endpoint.Id}", from?.ToString())));
             }
-            else if ((flags & LibUv.UdpPartial) != 0)
+            else if ((flags & LibUvNet.UdpPartial) != 0)
             {
                 endpoint.Deliver(new Received(null, from, new IOException(
                     $"a datagram from {SockAddr.Format(from)} to UdpEndpoint #{endpoint.Id} was larger than the {(int)buf->Length}-byte receive buffer " +

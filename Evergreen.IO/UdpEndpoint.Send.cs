@@ -49,7 +49,7 @@ public sealed partial class UdpEndpoint
             fixed (byte* p = data.Span)
             {
                 var buf = new UvBuf((IntPtr)p, (nuint)data.Length);
-                rc = LibUv.uv_udp_try_send(_handle.Handle, &buf, 1, addr);
+                rc = LibUvNet.uv_udp_try_send(_handle.Handle, &buf, 1, addr);
             }
             if (rc >= 0) return default;
             if (rc != UvError.EAGAIN && rc != UvError.ENOBUFS) throw SendError(rc, data.Length, remote);

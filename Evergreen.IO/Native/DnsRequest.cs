@@ -61,10 +61,10 @@ internal abstract unsafe class DnsRequest<TSelf, TResult> : ParkedOperation<TRes
     {
         Debug.Assert(_req == IntPtr.Zero);
         _loop = loop;
-        _req = (IntPtr)NativeMemory.AllocZeroed(LibUv.uv_req_size(type));
+        _req = (IntPtr)NativeMemory.AllocZeroed(LibUvNet.uv_req_size(type));
         DnsRequests.t_outstanding++;
         _self = GCHandle.Alloc(this);
-        LibUv.uv_req_set_data(_req, GCHandle.ToIntPtr(_self));
+        LibUvNet.uv_req_set_data(_req, GCHandle.ToIntPtr(_self));
         return _req;
     }
 
@@ -85,13 +85,13 @@ internal abstract unsafe class DnsRequest<TSelf, TResult> : ParkedOperation<TRes
         catch
         {
             // Nobody will wait: the node stays idle, and the callback frees it whenever it comes.
-            LibUv.uv_cancel(_req);
+            LibUvNet.uv_cancel(_req);
             throw;
         }
     }
 
     /// <summary>The node of a native request, in its callback.</summary>
-    protected static TSelf FromNative(IntPtr req) => (TSelf)GCHandle.FromIntPtr(LibUv.uv_req_get_data(req)).Target!;
+    protected static TSelf FromNative(IntPtr req) => (TSelf)GCHandle.FromIntPtr(LibUvNet.uv_req_get_data(req)).Target!;
 
     /// <summary>
     /// The callback came with <paramref name="status"/>, after the subclass copied what lives in the
@@ -122,7 +122,7 @@ internal abstract unsafe class DnsRequest<TSelf, TResult> : ParkedOperation<TRes
     protected sealed override bool TryRecall()
     {
         // 0: the callback comes with UV_EAI_CANCELED; EBUSY: it comes when the lookup ends.
-        if (_req != IntPtr.Zero) LibUv.uv_cancel(_req);
+        if (_req != IntPtr.Zero) LibUvNet.uv_cancel(_req);
         return false;
     }
 

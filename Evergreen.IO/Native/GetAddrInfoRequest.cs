@@ -28,7 +28,7 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
         {
             var req = node.AllocNative(loop, UvReqType.GetAddrInfo);
             // libuv copies the name and the hints: they may live on this stack.
-            fixed (byte* p = name) rc = LibUv.uv_getaddrinfo(loop.NativeLoop, req, &OnResolved, p, null, hints);
+            fixed (byte* p = name) rc = LibUvNet.uv_getaddrinfo(loop.NativeHandle, req, &OnResolved, p, null, hints);
         }
         finally
         {
@@ -70,13 +70,13 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
         }
         finally
         {
-            LibUv.uv_freeaddrinfo(list);
+            LibUvNet.uv_freeaddrinfo(list);
         }
     }
 
     protected override void Reset()
     {
-        if (_list != IntPtr.Zero) LibUv.uv_freeaddrinfo(_list); // nobody read it: an abandoned lookup
+        if (_list != IntPtr.Zero) LibUvNet.uv_freeaddrinfo(_list); // nobody read it: an abandoned lookup
         _list = IntPtr.Zero;
     }
 

@@ -17,7 +17,7 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
         SockAddr.Write(address, 0, sockaddr); // libuv copies it
         var node = Rent(address.ToString());
         var req = node.AllocNative(loop, UvReqType.GetNameInfo);
-        int rc = LibUv.uv_getnameinfo(loop.NativeLoop, req, &OnNamed, sockaddr, 0);
+        int rc = LibUvNet.uv_getnameinfo(loop.NativeHandle, req, &OnNamed, sockaddr, 0);
         if (rc < 0)
         {
             node.FailedStart();

@@ -55,13 +55,13 @@ internal sealed unsafe class UdpSendRequest : ParkedOperation<bool>
             node._buffer = GC.AllocateUninitializedArray<byte>(Math.Max(MinBuffer, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length)), pinned: true);
         }
         data.CopyTo(node._buffer);
-        node._req = (IntPtr)NativeMemory.AllocZeroed(LibUv.uv_req_size(UvReqType.UdpSend));
+        node._req = (IntPtr)NativeMemory.AllocZeroed(LibUvNet.uv_req_size(UvReqType.UdpSend));
         node._self = GCHandle.Alloc(node);
-        LibUv.uv_req_set_data(node._req, GCHandle.ToIntPtr(node._self));
+        LibUvNet.uv_req_set_data(node._req, GCHandle.ToIntPtr(node._self));
         node._remote = remote;
         node._length = data.Length;
         var buf = new UvBuf((IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(node._buffer)), (nuint)data.Length);
-        int rc = LibUv.uv_udp_send(node._req, endpoint.NativeHandle, &buf, 1, addr, &OnSent); // copies buf and addr
+        int rc = LibUvNet.uv_udp_send(node._req, endpoint.NativeHandle, &buf, 1, addr, &OnSent); // copies buf and addr
         if (rc < 0)
         {
             node.FreeNative();
@@ -77,7 +77,7 @@ internal sealed unsafe class UdpSendRequest : ParkedOperation<bool>
         UdpSendRequest? node = null;
         try
         {
-            node = (UdpSendRequest)GCHandle.FromIntPtr(LibUv.uv_req_get_data(req)).Target!;
+            node = (UdpSendRequest)GCHandle.FromIntPtr(LibUvNet.uv_req_get_data(req)).Target!;
             node.FreeNative();
             if (!node.IsBusy)
             {
