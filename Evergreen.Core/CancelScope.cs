@@ -311,7 +311,7 @@ public sealed class CancelScope : IDisposable
     /// relabelling callers such as HttpSession wrap what the parks under them threw), is this
     /// scope's expiry: the TimeoutException a park threw when this scope's deadline passed.
     /// </summary>
-    internal bool IsExpiryOf(Exception error)
+    public bool IsExpiryOf(Exception error)
     {
         for (Exception? e = error; e is not null; e = e.InnerException)
         {

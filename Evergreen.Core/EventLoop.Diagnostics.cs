@@ -22,7 +22,14 @@ public sealed partial class EventLoop
     /// </summary>
     public event EventHandler<LoopExceptionEventArgs>? UnhandledException;
 
-    internal void Report(Exception error, Tasklet? tasklet, string source)
+    /// <summary>
+    /// Reports an exception nobody else will see (a user callback's, a handler's) through
+    /// <see cref="UnhandledException"/>, or stderr when no one listens: the one reporting channel.
+    /// </summary>
+    /// <param name="error">What was thrown.</param>
+    /// <param name="tasklet">The tasklet it belongs to, if any.</param>
+    /// <param name="source">Where it came from ("the AcceptError handler of TcpServer #1").</param>
+    public void Report(Exception error, Tasklet? tasklet, string source)
     {
         var args = new LoopExceptionEventArgs(error, tasklet, source);
         var handler = UnhandledException;
@@ -52,8 +59,14 @@ public sealed partial class EventLoop
     internal static void WriteDefault(LoopExceptionEventArgs args, TextWriter writer) =>
         writer.WriteLine($"Evergreen: unhandled exception in {args.Source}: {args.Exception}");
 
-    /// <summary>Reports an exception caught in a native callback (which must never unwind into libuv).</summary>
-    internal static void ReportFromNative(EventLoop? loop, Exception error, string where)
+    /// <summary>
+    /// Reports an exception caught in a native callback, which must never unwind into libuv: an
+    /// <c>[UnmanagedCallersOnly]</c> callback catches everything and hands it here. Never throws.
+    /// </summary>
+    /// <param name="loop">The callback's loop, or null for the current thread's.</param>
+    /// <param name="error">What was thrown.</param>
+    /// <param name="where">Which callback ("a UDP send callback").</param>
+    public static void ReportFromNative(EventLoop? loop, Exception error, string where)
     {
         try
         {

@@ -90,6 +90,20 @@ public sealed partial class EventLoop
         TryPostCrossThread(new ReadyItem(null, callback, null, ReadyKind.Action), bounded: false) == Posted.Accepted;
 
     /// <summary>
+    /// The door for a primitive's completion from another thread (work it handed to a thread and
+    /// counted on the loop, as Offload does): like <see cref="TryCallFromThread"/>, but refused only
+    /// once <see cref="Dispose"/> has begun, never for the capacity, since what it completes must
+    /// not be lost. Thread-safe.
+    /// </summary>
+    /// <returns>False when the loop is being disposed: the callback will never run.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
+    public bool CompleteFromThread(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return PostFromThread(callback);
+    }
+
+    /// <summary>
     /// How many callbacks from <see cref="CallFromThread"/> and <see cref="TryCallFromThread"/> may
     /// be accepted and not yet run at once (wherever they wait: the cross-thread queue or the ready
     /// queue); more are refused. Default <see cref="DefaultCrossThreadCapacity"/>.

@@ -90,6 +90,12 @@ public sealed partial class EventLoop : IDisposable
     /// <summary>The native <c>uv_loop_t*</c>.</summary>
     internal IntPtr NativeLoop => _loop;
 
+    /// <summary>
+    /// The native <c>uv_loop_t*</c>, for handle-based primitives that call libuv themselves
+    /// (<c>uv_tcp_init(loop.NativeHandle, ...)</c>). Valid until <see cref="Dispose"/>; loop thread only.
+    /// </summary>
+    public IntPtr NativeHandle => _loop;
+
     internal bool IsLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
     /// <summary>
@@ -123,7 +129,9 @@ public sealed partial class EventLoop : IDisposable
         (LikelyLeftATasklet() ? ConfigureAwaitHint + " " : "") +
         "CallFromThread is the only EventLoop member that other threads may call.");
 
-    internal void ThrowIfDisposed()
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the loop is disposed: for primitives that create handles on it.</summary>
+    /// <exception cref="ObjectDisposedException">The loop has been disposed.</exception>
+    public void ThrowIfDisposed()
     {
         if (_disposed) throw new ObjectDisposedException(nameof(EventLoop), "the EventLoop has been disposed.");
     }

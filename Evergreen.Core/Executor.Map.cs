@@ -1,13 +1,12 @@
 // MapAsync (Python's Executor.map): every item is submitted when MapAsync is called, and the
 // results come back in input order through a single-use async enumerator. A step whose future is
-// done returns at once; otherwise the enumerator parks the tasklet in that future's waiters and is
-// itself the ValueTask source (forwarding to the park, as FutureWaiter does), so a step allocates
-// nothing. The timeout is one deadline from the call, as in Python. When the consumer stops early
+// done returns at once; otherwise the enumerator, itself a ParkedOperation (as FutureWaiter is),
+// parks the tasklet in that future's wait list, so a step allocates nothing. The timeout is one deadline from the call, as in Python. When the consumer stops early
 // (break, exception, dispose) or a step throws, the futures not yet consumed are cancelled (those
 // already running go on) and marked observed: the consumer chose not to look at them.
 
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen;
 
@@ -103,13 +102,11 @@ public abstract partial class Executor
 
     /// <summary>The results of one MapAsync call: enumerable once, in input order.</summary>
     private sealed class MapResults<T>(EventLoop loop, List<Future<T>> futures, long deadline, TimeSpan? timeout)
-        : IAsyncEnumerable<T>, IAsyncEnumerator<T>, IValueTaskSource<bool>
+        : ParkedOperation<bool>, IFutureWaiter, IAsyncEnumerable<T>, IAsyncEnumerator<T>
     {
         private int _next;          // the position of the next result
         private bool _enumerated;
         private bool _finished;
-        private Tasklet? _parked;   // the consumer, while it waits for futures[_next]
-        private short _token;
         private CancellationToken _cancellation;
 
         public T Current { get; private set; } = default!;
@@ -129,7 +126,7 @@ public abstract partial class Executor
         public ValueTask<bool> MoveNextAsync()
         {
             loop.CheckThread("Executor.MapAsync results");
-            if (_parked is not null) throw new InvalidOperationException("a MapAsync enumerator moves one step at a time (await MoveNextAsync before calling it again).");
+            if (IsBusy) throw new InvalidOperationException("a MapAsync enumerator moves one step at a time (await MoveNextAsync before calling it again).");
             if (_finished || _next == futures.Count)
             {
                 Finish();
@@ -146,10 +143,9 @@ public abstract partial class Executor
                     ticks = deadline - loop.NowTicks;
                     if (ticks <= 0) throw TimeoutError();
                 }
-                var tasklet = future.BeginWait("Executor.MapAsync results", ticks);
-                _parked = tasklet;
-                _token = tasklet._version;
-                return new ValueTask<bool>(this, _token);
+                var wait = ParkAsync("Executor.MapAsync results", ticks < 0 ? null : TimeSpan.FromSeconds(ticks / (double)Stopwatch.Frequency));
+                future.AddWaiter(this);
+                return wait;
             }
             catch (Exception e)
             {
@@ -170,33 +166,27 @@ public abstract partial class Executor
         private TimeoutException TimeoutError() => new(
             $"MapAsync: the result for item {_next} (of {futures.Count}) was not ready within {Future.Describe(timeout)} of the call");
 
-        private IValueTaskSource<bool> Park(short token)
+        void IFutureWaiter.OnFutureDone() => Complete();
+
+        protected override bool Finish(bool completed)
         {
-            if (_parked is null || token != _token) throw new InvalidOperationException("a MapAsync MoveNextAsync result was awaited twice (await it exactly once).");
-            return _parked;
-        }
-
-        ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => Park(token).GetStatus(token);
-
-        void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            Park(token).OnCompleted(continuation, state, token, flags);
-
-        bool IValueTaskSource<bool>.GetResult(short token)
-        {
-            Park(token);
-            var tasklet = _parked!;
-            _parked = null;
-            var future = futures[_next];
             try
             {
-                if (!future.EndWait(tasklet, token)) throw TimeoutError();
-                return Take(future);
+                if (!completed) throw TimeoutError();
+                return Take(futures[_next]);
             }
             catch
             {
                 Finish();
                 throw;
             }
+        }
+
+        protected override bool TryRecall()
+        {
+            futures[_next].RemoveWaiter(this);
+            Finish(); // a kill or an expired scope ends the enumeration, as any failed step does
+            return true;
         }
 
         /// <summary>Ends the enumeration: cancels the calls not yet started; nobody will look at the rest.</summary>
@@ -212,6 +202,8 @@ public abstract partial class Executor
                 future.MarkObserved();
             }
         }
+
+        public override string ToString() => $"the MapAsync result for item {_next} (of {futures.Count})";
 
         public ValueTask DisposeAsync()
         {

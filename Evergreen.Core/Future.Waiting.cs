@@ -1,48 +1,25 @@
-// The internal side of waiting on futures: how a tasklet parks in a future's WaitQueue and how
-// the park's outcome becomes the future's (FutureWaiter, Executor.MapAsync), and the hook list
+// The internal side of waiting on futures: the future's wait list of ParkedOperations
+// (FutureWaiter, Executor.MapAsync's results), completed when it is done, and the hook list
 // that Futures.WaitAsync and AsCompleted use to hear about many futures at once. See Future.cs.
 
 using System.Diagnostics;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen;
 
 public abstract partial class Future
 {
-    /// <summary>
-    /// Parks the current tasklet in the future's waiters (the future must not be done); the
-    /// caller returns a ValueTask over the tasklet's park and ends it with <see cref="EndWait"/>.
-    /// </summary>
-    internal Tasklet BeginWait(string member, long timeoutTicks)
+    /// <summary>Queues a wait (parked, the future not done) to be completed when the future is done.</summary>
+    internal void AddWaiter(WaitNode waiter)
     {
-        Debug.Assert(_state < State.Succeeded);
-        var t = Tasklet.RequireCurrent(member);
-        var waiters = _waiters ??= new WaitQueue(this);
-        t.BeginPark(waiters, timeoutTicks, yielding: false);
-        waiters.List.AddLast(t);
-        return t;
+        Debug.Assert(_state < State.Succeeded && waiter is IFutureWaiter);
+        _waiters.AddLast(waiter);
     }
 
-    /// <summary>
-    /// Ends a park begun by <see cref="BeginWait"/>: throws its abort (kill, scope); false when its
-    /// timeout passed; true when the future is done.
-    /// </summary>
-    internal bool EndWait(Tasklet t, short token)
-    {
-        bool woken = ((IValueTaskSource<bool>)t).GetResult(token);
-        if (!woken) return false;
-        if (_state < State.Succeeded)
-        {
-            _waiters!.List.Remove(t);
-            throw new InvalidOperationException(
-                $"{t.Describe()} was woken from its wait on {this} by something other than the future (Tasklet.Unpark?): " +
-                "only the future may wake its waiters.");
-        }
-        return true;
-    }
+    /// <summary>Takes a recalled wait out of the list.</summary>
+    internal void RemoveWaiter(WaitNode waiter) => _waiters.Remove(waiter);
 
     /// <summary>How many tasklets wait in ResultAsync (tests, dumps).</summary>
-    internal int WaiterCount => _waiters?.Count ?? 0;
+    internal int WaiterCount => _waiters.Count;
 
     /// <summary>How many internal hooks are attached (tests: a wait leaves none behind).</summary>
     internal int HookCount

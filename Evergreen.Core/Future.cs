@@ -46,7 +46,7 @@ public abstract partial class Future
     private bool _observed;
     private Exception? _error;          // the failure, or the FutureCanceledException
     private Tasklet? _killedWorker;     // the executor worker whose kill failed the call
-    private WaitQueue? _waiters;        // tasklets in ResultAsync
+    private WaitList<WaitNode> _waiters; // the waits in ResultAsync and MapAsync (IFutureWaiter nodes)
     private FutureHook? _hooks;         // internal listeners (WaitAsync, AsCompleted)
     private List<Action<Future>>? _callbacks;
     private readonly Executor? _executor;
@@ -285,7 +285,7 @@ public abstract partial class Future
         Debug.Assert(_state < State.Succeeded && state >= State.Succeeded);
         _state = state;
         _error = error;
-        _waiters?.UnparkAll();
+        while (_waiters.TakeFirst() is { } waiter) ((IFutureWaiter)waiter).OnFutureDone();
         var hook = _hooks;
         _hooks = null;
         while (hook is not null)

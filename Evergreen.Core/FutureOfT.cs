@@ -87,27 +87,25 @@ public sealed class Future<T> : Future
     public new ValueTask<T> ResultAsync(TimeSpan? timeout = null)
     {
         _loop.CheckThread("Future.ResultAsync");
-        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
+        Timeouts.Check(timeout);
         if (IsDoneCore)
         {
             MarkObserved();
             return Succeeded ? new ValueTask<T>(_value) : ValueTask.FromException<T>(ErrorForConsumer());
         }
-        var waiter = FutureWaiter<T>.Begin(this, timeout, ticks);
-        return new ValueTask<T>(waiter, waiter.Token);
+        return FutureWaiter<T>.WaitAsync(this, timeout);
     }
 
     private protected override ValueTask ResultUntypedAsync(TimeSpan? timeout)
     {
         _loop.CheckThread("Future.ResultAsync");
-        long ticks = Timeouts.ToTicks(timeout, nameof(timeout));
+        Timeouts.Check(timeout);
         if (IsDoneCore)
         {
             MarkObserved();
             return Succeeded ? default : ValueTask.FromException(ErrorForConsumer());
         }
-        var waiter = FutureWaiter<T>.Begin(this, timeout, ticks);
-        return new ValueTask(waiter, waiter.Token);
+        return FutureWaiter<T>.WaitVoidAsync(this, timeout);
     }
 
     /// <summary>

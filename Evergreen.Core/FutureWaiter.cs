@@ -1,71 +1,74 @@
 using System.Diagnostics;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen;
 
 /// <summary>
-/// One tasklet's wait in <see cref="Future{T}.ResultAsync"/>: a pooled node that is the ValueTask
-/// source the caller awaits. It forwards the await to the tasklet's own park (the tasklet sits in
-/// the future's WaitQueue) and, in GetResult, turns the park's outcome into the future's: value,
-/// rethrown failure, or timeout. An async method would allocate a box and a post per wake; this
-/// allocates nothing in steady state (Offload's pattern). Loop thread only.
+/// One tasklet's wait in <see cref="Future{T}.ResultAsync"/>: a pooled
+/// <see cref="ParkedOperation{TResult}"/> in the future's wait list, completed when the future is
+/// done; <see cref="Finish"/> turns that into the future's outcome (value, rethrown failure, or
+/// the timeout's <see cref="TimeoutException"/>). Allocates nothing in steady state. Loop thread only.
 /// </summary>
 [DebuggerDisplay("waiting on {_future,nq}")]
-internal sealed class FutureWaiter<T> : IValueTaskSource<T>, IValueTaskSource
+internal sealed class FutureWaiter<T> : ParkedOperation<T>, IFutureWaiter
 {
-    [ThreadStatic] private static FutureWaiter<T>? t_free;
+    [ThreadStatic] private static WaitList<FutureWaiter<T>> t_free;
 
     private Future<T>? _future;
-    private Tasklet? _tasklet;
     private TimeSpan? _timeout;
-    private short _token;
-    private FutureWaiter<T>? _nextFree;
 
-    /// <summary>Parks the current tasklet until <paramref name="future"/> is done; await the node with <see cref="Token"/>.</summary>
-    internal static FutureWaiter<T> Begin(Future<T> future, TimeSpan? timeout, long timeoutTicks)
+    /// <summary>Parks the current tasklet until <paramref name="future"/> (not done) is done.</summary>
+    internal static ValueTask<T> WaitAsync(Future<T> future, TimeSpan? timeout)
     {
-        var tasklet = future.BeginWait("Future.ResultAsync", timeoutTicks); // throws outside a tasklet
-        var node = t_free;
-        if (node is not null) t_free = node._nextFree;
-        else node = new FutureWaiter<T>();
-        node._nextFree = null;
+        var node = Rent(future, timeout);
+        var wait = node.ParkAsync("Future.ResultAsync", timeout); // throws outside a tasklet
+        future.AddWaiter(node);
+        return wait;
+    }
+
+    /// <inheritdoc cref="WaitAsync"/>
+    internal static ValueTask WaitVoidAsync(Future<T> future, TimeSpan? timeout)
+    {
+        var node = Rent(future, timeout);
+        var wait = node.ParkVoidAsync("Future.ResultAsync", timeout);
+        future.AddWaiter(node);
+        return wait;
+    }
+
+    private static FutureWaiter<T> Rent(Future<T> future, TimeSpan? timeout)
+    {
+        var node = t_free.TakeFirst() ?? new FutureWaiter<T>();
         node._future = future;
-        node._tasklet = tasklet;
         node._timeout = timeout;
-        node._token = tasklet._version;
         return node;
     }
 
-    internal short Token => _token;
+    void IFutureWaiter.OnFutureDone() => Complete();
 
-    private IValueTaskSource<bool> Park(short token)
+    protected override T Finish(bool completed)
     {
-        if (_tasklet is null || token != _token)
-        {
-            throw new InvalidOperationException("a Future.ResultAsync ValueTask was awaited twice, or after it completed (await it exactly once).");
-        }
-        return _tasklet;
-    }
-
-    public ValueTaskSourceStatus GetStatus(short token) => Park(token).GetStatus(token);
-
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        Park(token).OnCompleted(continuation, state, token, flags);
-
-    public T GetResult(short token)
-    {
-        Park(token);
         var future = _future!;
-        var tasklet = _tasklet!;
-        var timeout = _timeout;
-        _future = null;
-        _tasklet = null;
-        _nextFree = t_free;
-        t_free = this;
-        if (!future.EndWait(tasklet, token)) throw future.TimeoutError(timeout); // or the kill, the scope
+        if (!completed) throw future.TimeoutError(_timeout);
         future.ThrowIfUnsuccessful();
         return future.ValueUnchecked;
     }
 
-    void IValueTaskSource.GetResult(short token) => GetResult(token);
+    protected override bool TryRecall()
+    {
+        _future!.RemoveWaiter(this);
+        return true;
+    }
+
+    protected override void OnIdle()
+    {
+        _future = null;
+        t_free.AddLast(this);
+    }
+
+    public override string ToString() => $"{_future} to be done";
+}
+
+/// <summary>A wait in a future's wait list: told, synchronously, when the future is done (it must not throw or run user code).</summary>
+internal interface IFutureWaiter
+{
+    void OnFutureDone();
 }

@@ -1,19 +1,17 @@
 // Thread-pool offload: run blocking or CPU-bound code on a .NET thread-pool thread while the
 // tasklet parks and the loop keeps serving everyone else.
 //
-// One pooled node per call is at once the thread-pool work item (IThreadPoolWorkItem), the owner
-// of the tasklet's park (IParkOwner) and the ValueTask source the caller awaits: it forwards the
-// await to the tasklet's own park and hands back the result in GetResult, so an offload allocates
-// nothing in steady state beyond what the work itself does. The worker thread comes back through
+// One pooled node per call is at once the thread-pool work item (IThreadPoolWorkItem) and the
+// ParkedOperation the caller awaits (Park/ParkedOperation.cs), so an offload allocates nothing in
+// steady state beyond what the work itself does. The worker thread comes back through
 // the loop's one thread-safe door (CallFromThread), and the loop is held open while work is out.
 //
 // A kill or an expired scope ends the wait at once; the work itself cannot be stopped (threads
-// are not cancellable), so it finishes on its own and its result or exception is dropped. Must
-// never: touch the tasklet from the worker thread, or reuse a node before the worker is done.
+// are not cancellable): TryRecall says so, the base detaches the node, and the work's result or
+// exception is dropped when it comes (the base's one rule). Must never: touch the tasklet or the
+// node's park state from the worker thread (the completion runs on the loop, through
+// CallFromThread's door).
 
-using System.Diagnostics;
-using System.Runtime.ExceptionServices;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen;
 
@@ -50,8 +48,7 @@ public static class Offload
                 "itself (its waits park the tasklet), and offload only its blocking, synchronous part.",
                 nameof(work));
         }
-        var node = OffloadWork<T>.Begin(work, null);
-        return new ValueTask<T>(node, node.Token);
+        return OffloadWork<T>.RunAsync(work);
     }
 
     /// <summary>Runs <paramref name="work"/> on a thread-pool thread; see <see cref="RunAsync{T}(Func{T})"/>.</summary>
@@ -60,54 +57,57 @@ public static class Offload
     public static ValueTask RunAsync(Action work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var node = OffloadWork<bool>.Begin(null, work);
-        return new ValueTask(node, node.Token);
+        return OffloadWork<bool>.RunAsync(work);
     }
 }
 
-/// <summary>One offloaded call: work item, park owner and awaited source in one pooled object.</summary>
-[DebuggerDisplay("{ToString(),nq}")]
-internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTaskSource<T>, IValueTaskSource
+/// <summary>
+/// One offloaded call (a request: one per call, its node pooled per thread): the thread-pool work
+/// item, and the <see cref="ParkedOperation{TResult}"/> the caller awaits. It cannot be recalled
+/// (a thread runs it): an aborted wait detaches it, and its completion is dropped.
+/// </summary>
+internal sealed class OffloadWork<T> : ParkedOperation<T>, IThreadPoolWorkItem
 {
-    [ThreadStatic] private static OffloadWork<T>? t_free;
+    [ThreadStatic] private static WaitList<OffloadWork<T>> t_free;
 
     private readonly Action _complete;
     private EventLoop? _loop;
-    private Tasklet? _tasklet;
     private Func<T>? _func;
     private Action? _action;
     private T _result = default!;
     private Exception? _error;
-    private bool _abandoned;  // the wait ended early (kill, scope): drop the result
-    private bool _finished;   // the worker is done
-    private bool _handedBack; // GetResult ran: the node may be reused once the worker is done too
-    private short _token;
-    private OffloadWork<T>? _nextFree;
 
     private OffloadWork() => _complete = CompleteOnLoop;
 
-    /// <summary>Parks the current tasklet on a node and queues the work; await the node with <see cref="Token"/>.</summary>
-    internal static OffloadWork<T> Begin(Func<T>? func, Action? action)
+    /// <summary>Parks the current tasklet on a pooled node and queues the work.</summary>
+    internal static ValueTask<T> RunAsync(Func<T> func) => Rent().Start(func, null);
+
+    /// <inheritdoc cref="RunAsync(Func{T})"/>
+    internal static ValueTask RunAsync(Action action)
     {
-        var tasklet = Tasklet.RequireCurrent("Offload.RunAsync");
-        var node = t_free;
-        if (node is not null) t_free = node._nextFree;
-        else node = new OffloadWork<T>();
-        node._nextFree = null;
-        node._loop = tasklet.Loop!;
-        node._tasklet = tasklet;
-        node._func = func;
-        node._action = action;
-        node._abandoned = node._finished = node._handedBack = false;
-        tasklet.BeginPark(node, -1, yielding: false);
-        node._token = tasklet._version;
-        node._loop.AddHold();
-        ThreadPool.UnsafeQueueUserWorkItem(node, preferLocal: false);
-        return node;
+        var node = Rent();
+        var wait = node.ParkVoidAsync("Offload.RunAsync");
+        node.Queue(null, action);
+        return wait;
     }
 
-    /// <summary>The token of the tasklet's park this node forwards to.</summary>
-    internal short Token => _token;
+    private static OffloadWork<T> Rent() => t_free.TakeFirst() ?? new OffloadWork<T>();
+
+    private ValueTask<T> Start(Func<T> func, Action? action)
+    {
+        var wait = ParkAsync("Offload.RunAsync");
+        Queue(func, action);
+        return wait;
+    }
+
+    private void Queue(Func<T>? func, Action? action)
+    {
+        _loop = Waiter!.Loop!;
+        _func = func;
+        _action = action;
+        _loop.AddHold();
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
 
     // --- the worker thread -------------------------------------------------------------------
 
@@ -135,35 +135,27 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
 
     private void CompleteOnLoop()
     {
-        _finished = true;
-        var loop = _loop!;
-        loop.ReleaseHold();
-        if (_abandoned || _handedBack)
-        {
-            Recycle();
-            return;
-        }
-        var tasklet = _tasklet!;
-        if (IsTaskletsPark(tasklet))
-        {
-            // Awaited: wake it. Not awaited yet (the caller went on to await something else
-            // first): OnCompleted wakes it when the await comes.
-            if (tasklet.IsParked) tasklet.Unpark();
-            return;
-        }
-        // The tasklet ended without ever awaiting the call: nobody will read the outcome.
-        ReportNeverAwaited(loop, tasklet);
-        Recycle();
+        _loop!.ReleaseHold();
+        var error = _error;
+        _error = null;
+        if (error is not null) Complete(error); else Complete();
     }
 
-    /// <summary>Whether the tasklet is alive and its current park (parked or not yet awaited) is this call.</summary>
-    private bool IsTaskletsPark(Tasklet tasklet) =>
-        tasklet.IsAlive && tasklet._version == _token && ReferenceEquals(tasklet.ParkOwner, this);
-
-    private void ReportNeverAwaited(EventLoop loop, Tasklet tasklet)
+    protected override T Finish(bool completed)
     {
+        var result = _result;
+        _result = default!;
+        return result;
+    }
+
+    // A thread runs the work: it cannot be taken back. The wait ends at once; the result is dropped.
+    protected override bool TryRecall() => false;
+
+    protected override void OnNeverAwaited(Tasklet tasklet, Exception? error)
+    {
+        var loop = _loop!;
         string where = $"offloaded work of {tasklet.Describe()}";
-        if (_error is { } error)
+        if (error is not null)
         {
             loop.Report(error, null, $"{where}, whose result was never awaited");
         }
@@ -177,62 +169,15 @@ internal sealed class OffloadWork<T> : IThreadPoolWorkItem, IParkOwner, IValueTa
         }
     }
 
-    void IParkOwner.AbortPark(Tasklet tasklet) => _abandoned = true;
-
-    private void Recycle()
+    protected override void OnIdle()
     {
-        _tasklet = null;
         _loop = null;
         _result = default!;
         _error = null;
-        _nextFree = t_free;
-        t_free = this;
+        t_free.AddLast(this);
     }
 
-    // --- the awaited source: the tasklet's own park, with the work's outcome ----------------------
-
-    private IValueTaskSource<bool> Park => _tasklet!;
-
-    public ValueTaskSourceStatus GetStatus(short token) => Park.GetStatus(token);
-
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-    {
-        var tasklet = _tasklet!;
-        Park.OnCompleted(continuation, state, token, flags);
-        // The work finished before the await came (the caller awaited an ordinary task first):
-        // the park is registered now, so wake it. A pending kill may have aborted it already.
-        if (_finished && tasklet.IsParked && ReferenceEquals(tasklet.ParkOwner, this)) tasklet.Unpark();
-    }
-
-    public T GetResult(short token)
-    {
-        var park = Park;
-        try
-        {
-            park.GetResult(token); // throws the kill or the scope's timeout: the work is abandoned
-        }
-        catch
-        {
-            Release();
-            throw;
-        }
-        var result = _result;
-        var error = _error;
-        Release();
-        if (error is not null) ExceptionDispatchInfo.Throw(error);
-        return result;
-    }
-
-    void IValueTaskSource.GetResult(short token) => GetResult(token);
-
-    /// <summary>The caller is done with the node: pool it now, or when the worker finishes.</summary>
-    private void Release()
-    {
-        _handedBack = true;
-        if (_finished) Recycle();
-    }
-
-    public override string ToString() => _tasklet is null
-        ? "offloaded work (idle)"
-        : $"offloaded work on the thread pool ({_func?.Method.Name ?? _action?.Method.Name ?? "finished"})";
+    public override string ToString() => IsBusy
+        ? $"offloaded work on the thread pool ({_func?.Method.Name ?? _action?.Method.Name ?? "finished"})"
+        : "offloaded work (idle)";
 }

@@ -18,8 +18,8 @@ public class UvException : IOException
     {
     }
 
-    /// <summary>As the public constructor, with the word that joins operation and target ("read from 127.0.0.1:80").</summary>
-    internal UvException(int errorCode, string operation, string? target, string preposition)
+    /// <summary>As the other constructor, with the word that joins operation and target ("read from 127.0.0.1:80").</summary>
+    public UvException(int errorCode, string operation, string? target, string preposition)
         : base(Describe(errorCode, operation, target, preposition))
     {
         ErrorCode = errorCode;
@@ -27,6 +27,13 @@ public class UvException : IOException
         Operation = operation;
         Target = target;
         HResult = errorCode;
+    }
+
+    /// <summary>Throws a <see cref="UvException"/> when <paramref name="rc"/>, a libuv call's return code, is an error (negative).</summary>
+    /// <exception cref="UvException"><paramref name="rc"/> is negative.</exception>
+    public static void ThrowIfError(int rc, string operation, string? target = null)
+    {
+        if (rc < 0) throw new UvException(rc, operation, target);
     }
 
     /// <summary>libuv's (negative) error code.</summary>

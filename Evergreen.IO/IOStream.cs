@@ -268,7 +268,7 @@ public abstract class IOStream : IAsyncDisposable
     /// </summary>
     internal ValueTask<int> FindInBufferAsync(ReadOnlyMemory<byte> delimiter, int maxBytes, string member)
     {
-        if (_end - _start >= delimiter.Length && _loop.IsLoopThread && !_closed && !_reading)
+        if (_end - _start >= delimiter.Length && _loop.CheckAccess() && !_closed && !_reading)
         {
             int window = Math.Min(_end - _start, maxBytes);
             int at = _buffer.AsSpan(_start, window).IndexOf(delimiter.Span);
@@ -334,7 +334,7 @@ public abstract class IOStream : IAsyncDisposable
 
     private protected void CheckReadable(string member)
     {
-        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.{member}"); // the name is built only for the error
+        if (!_loop.CheckAccess()) _loop.VerifyAccess($"{GetType().Name}.{member}"); // the name is built only for the error
         if (_closed) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
     }
 

@@ -25,7 +25,7 @@ internal sealed class IOStreamAdapter(IOStream inner) : Stream
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<int>(cancellationToken);
-        if (!inner.Loop.IsLoopThread) return OnLoopAsync(() => inner.ReadAsync(buffer));
+        if (!inner.Loop.CheckAccess()) return OnLoopAsync(() => inner.ReadAsync(buffer));
         return inner.ReadAsync(buffer);
     }
 
@@ -35,7 +35,7 @@ internal sealed class IOStreamAdapter(IOStream inner) : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled(cancellationToken);
-        if (!inner.Loop.IsLoopThread) return new ValueTask(OnLoopAsync(async () => { await inner.WriteAsync(buffer); return 0; }).AsTask());
+        if (!inner.Loop.CheckAccess()) return new ValueTask(OnLoopAsync(async () => { await inner.WriteAsync(buffer); return 0; }).AsTask());
         return inner.WriteAsync(buffer);
     }
 
@@ -50,7 +50,7 @@ internal sealed class IOStreamAdapter(IOStream inner) : Stream
     {
         var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var loop = inner.Loop;
-        if (!loop.PostFromThread(() => loop.Spawn(async () =>
+        if (!loop.CompleteFromThread(() => loop.Spawn(async () =>
             {
                 try { done.SetResult(await operation()); }
                 catch (Exception e) { done.SetException(e); }

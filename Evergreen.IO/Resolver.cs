@@ -2,8 +2,8 @@
 // /etc/hosts, nsswitch and DNS configuration every program uses) on libuv's thread pool while the
 // tasklet parks. Named Resolver, not Dns: System.Net.Dns is in the usings of most programs.
 //
-// The mechanics (a pooled node that is both the park's owner and the awaited source; cancellation
-// with uv_cancel; the native request freed only in its callback) are in Native/DnsRequest.cs.
+// The mechanics (a pooled ParkedOperation per lookup; an abort that calls uv_cancel and detaches
+// it; the native request freed only in its callback) are in Native/DnsRequest.cs.
 
 using System.Net;
 using System.Net.Sockets;

@@ -109,7 +109,7 @@ public sealed class TcpServer : IAsyncDisposable
     {
         get
         {
-            _loop.CheckThread("TcpServer.Connections");
+            _loop.VerifyAccess("TcpServer.Connections");
             return _connections.ToArray();
         }
     }
@@ -127,7 +127,7 @@ public sealed class TcpServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(endPoint);
         Check("Bind");
         if (_bound) throw new InvalidOperationException($"{this} is already bound.");
-        TcpStream.Bind(_handle, endPoint, ipv6Only ? LibUv.TcpIPv6Only : 0);
+        TcpStream.Bind(_handle, endPoint, ipv6Only ? LibUvNet.TcpIPv6Only : 0);
         _bound = true;
         _bindEndPoint = endPoint;
         _local = null;
@@ -142,7 +142,7 @@ public sealed class TcpServer : IAsyncDisposable
         if (!_bound) throw new InvalidOperationException($"{this} must be bound (Bind) before it listens.");
         if (_listening) throw new InvalidOperationException($"{this} is already listening.");
         if (backlog < 1) throw new ArgumentOutOfRangeException(nameof(backlog), backlog, "the backlog must be at least 1");
-        int rc = LibUv.uv_listen(_handle.Handle, backlog, UvTcpHandle.ConnectionCallback);
+        int rc = LibUvNet.uv_listen(_handle.Handle, backlog, UvTcpHandle.ConnectionCallback);
         // libuv reports a taken address here, not in bind.
         if (rc < 0) throw new UvException(rc, "listen", _bindEndPoint!.ToString(), "on");
         _listening = true;
@@ -152,7 +152,7 @@ public sealed class TcpServer : IAsyncDisposable
 
     private void Check(string member)
     {
-        if (!_loop.IsLoopThread) _loop.CheckThread($"TcpServer.{member}");
+        if (!_loop.CheckAccess()) _loop.VerifyAccess($"TcpServer.{member}");
         if (_closing) throw new InvalidOperationException($"{member}: {this} is closed.");
     }
 
@@ -161,7 +161,7 @@ public sealed class TcpServer : IAsyncDisposable
         if (_handle.IsClosing || _handle.IsClosed) return null;
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         int length = SockAddr.StorageSize;
-        return LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) < 0 ? null : SockAddr.ReadEndPoint(addr);
+        return LibUvNet.uv_tcp_getsockname(_handle.Handle, addr, &length) < 0 ? null : SockAddr.ReadEndPoint(addr);
     }
 
     // --- accepting -----------------------------------------------------------------------------
@@ -256,7 +256,7 @@ public sealed class TcpServer : IAsyncDisposable
             {
                 _handle = new UvTcpHandle(_loop, "tcp server") { Server = this };
                 TcpStream.Bind(_handle, at, 0);
-                unsafe { LibUv.Check(LibUv.uv_listen(_handle.Handle, _backlog, UvTcpHandle.ConnectionCallback), "listen", at.ToString()); }
+                unsafe { UvException.ThrowIfError(LibUvNet.uv_listen(_handle.Handle, _backlog, UvTcpHandle.ConnectionCallback), "listen", at.ToString()); }
                 _backoff = TimeSpan.Zero;
             }
             catch (UvException e)
@@ -270,7 +270,7 @@ public sealed class TcpServer : IAsyncDisposable
     private TcpConnection? Accept()
     {
         var handle = new UvTcpHandle(_loop, "accepted tcp connection");
-        int rc = LibUv.uv_accept(_handle.Handle, handle.Handle);
+        int rc = LibUvNet.uv_accept(_handle.Handle, handle.Handle);
         if (rc < 0)
         {
             handle.Close();
@@ -382,7 +382,7 @@ public sealed class TcpServer : IAsyncDisposable
 
     private void CheckAcceptable(string member)
     {
-        if (!_loop.IsLoopThread) _loop.CheckThread($"TcpServer.{member}");
+        if (!_loop.CheckAccess()) _loop.VerifyAccess($"TcpServer.{member}");
         if (_closing) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
         if (!_listening) throw new InvalidOperationException($"{member}: {this} is not listening (call Bind and Listen first).");
     }
@@ -433,7 +433,7 @@ public sealed class TcpServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Not called from a tasklet, or from another thread.</exception>
     public async ValueTask CloseAsync(TimeSpan drain)
     {
-        _loop.CheckThread("TcpServer.CloseAsync");
+        _loop.VerifyAccess("TcpServer.CloseAsync");
         _ = Tasklet.RequireCurrent("TcpServer.CloseAsync");
         if (!_closing)
         {

@@ -120,7 +120,7 @@ public class TcpStream : IOStream
         var req = _handle.NewRequest(UvReqType.Connect);
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         SockAddr.Write(remote, addr);
-        int rc = LibUv.uv_tcp_connect(req, _handle.Handle, addr, UvTcpHandle.ConnectCallback);
+        int rc = LibUvNet.uv_tcp_connect(req, _handle.Handle, addr, UvTcpHandle.ConnectCallback);
         if (rc < 0)
         {
             UvTcpHandle.FreeRequest(req);
@@ -139,7 +139,7 @@ public class TcpStream : IOStream
     {
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         SockAddr.Write(endPoint, addr);
-        int rc = LibUv.uv_tcp_bind(handle.Handle, addr, flags);
+        int rc = LibUvNet.uv_tcp_bind(handle.Handle, addr, flags);
         if (rc < 0) throw new UvException(rc, "bind", endPoint.ToString());
     }
 
@@ -161,7 +161,7 @@ public class TcpStream : IOStream
         if (_closed || _handle.IsClosing) return null;
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         int length = SockAddr.StorageSize;
-        int rc = local ? LibUv.uv_tcp_getsockname(_handle.Handle, addr, &length) : LibUv.uv_tcp_getpeername(_handle.Handle, addr, &length);
+        int rc = local ? LibUvNet.uv_tcp_getsockname(_handle.Handle, addr, &length) : LibUvNet.uv_tcp_getpeername(_handle.Handle, addr, &length);
         return rc < 0 ? null : SockAddr.ReadEndPoint(addr);
     }
 
@@ -176,7 +176,7 @@ public class TcpStream : IOStream
         set
         {
             CheckOpen("NoDelay");
-            LibUv.Check(LibUv.uv_tcp_nodelay(_handle.Handle, value ? 1 : 0), "uv_tcp_nodelay", RemoteName);
+            UvException.ThrowIfError(LibUvNet.uv_tcp_nodelay(_handle.Handle, value ? 1 : 0), "uv_tcp_nodelay", RemoteName);
             _noDelay = value;
         }
     }
@@ -193,7 +193,7 @@ public class TcpStream : IOStream
             if (idle < TimeSpan.FromSeconds(1)) throw new ArgumentOutOfRangeException(nameof(idle), idle, "keep-alive needs an idle time of at least one second");
             seconds = (uint)Math.Min(idle.TotalSeconds, int.MaxValue);
         }
-        LibUv.Check(LibUv.uv_tcp_keepalive(_handle.Handle, enable ? 1 : 0, seconds), "uv_tcp_keepalive", RemoteName);
+        UvException.ThrowIfError(LibUvNet.uv_tcp_keepalive(_handle.Handle, enable ? 1 : 0, seconds), "uv_tcp_keepalive", RemoteName);
     }
 
     /// <summary>The kernel's send buffer size (SO_SNDBUF). Linux doubles what is set.</summary>
@@ -216,8 +216,8 @@ public class TcpStream : IOStream
     {
         CheckOpen(send ? "SendBufferSize" : "ReceiveBufferSize");
         int v = value;
-        int rc = send ? LibUv.uv_send_buffer_size(_handle.Handle, &v) : LibUv.uv_recv_buffer_size(_handle.Handle, &v);
-        LibUv.Check(rc, send ? "uv_send_buffer_size" : "uv_recv_buffer_size", RemoteName);
+        int rc = send ? LibUvNet.uv_send_buffer_size(_handle.Handle, &v) : LibUvNet.uv_recv_buffer_size(_handle.Handle, &v);
+        UvException.ThrowIfError(rc, send ? "uv_send_buffer_size" : "uv_recv_buffer_size", RemoteName);
         return v;
     }
 
@@ -228,7 +228,7 @@ public class TcpStream : IOStream
         {
             if (_closed || _handle.IsClosing) return -1;
             int fd;
-            return LibUv.uv_fileno(_handle.Handle, &fd) < 0 ? -1 : fd;
+            return LibUvNet.uv_fileno(_handle.Handle, &fd) < 0 ? -1 : fd;
         }
     }
 
@@ -236,7 +236,7 @@ public class TcpStream : IOStream
 
     private void CheckOpen(string member)
     {
-        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.{member}"); // the name is built only for the error
+        if (!_loop.CheckAccess()) _loop.VerifyAccess($"{GetType().Name}.{member}"); // the name is built only for the error
         if (_closed) throw new ObjectDisposedException(ToString(), $"{member}: {this} is closed.");
     }
 
@@ -270,7 +270,7 @@ public class TcpStream : IOStream
         if (_readActive || _eof || _readError is not null) return;
         unsafe
         {
-            LibUv.Check(LibUv.uv_read_start(_handle.Handle, UvTcpHandle.AllocCallback, UvTcpHandle.ReadCallback), "uv_read_start", RemoteName);
+            UvException.ThrowIfError(LibUvNet.uv_read_start(_handle.Handle, UvTcpHandle.AllocCallback, UvTcpHandle.ReadCallback), "uv_read_start", RemoteName);
         }
         _readActive = true;
     }
@@ -279,7 +279,7 @@ public class TcpStream : IOStream
     {
         if (!_readActive) return;
         _readActive = false;
-        if (!_handle.IsClosing) LibUv.uv_read_stop(_handle.Handle);
+        if (!_handle.IsClosing) LibUvNet.uv_read_stop(_handle.Handle);
     }
 
     /// <summary>The most one read may take, past the high-water mark (a reader waiting for a long line).</summary>
@@ -348,7 +348,7 @@ public class TcpStream : IOStream
         fixed (byte* p = data.Span)
         {
             var buf = new UvBuf((IntPtr)p, (nuint)data.Length);
-            rc = LibUv.uv_try_write(_handle.Handle, &buf, 1);
+            rc = LibUvNet.uv_try_write(_handle.Handle, &buf, 1);
         }
         if (rc == data.Length) return default;
         if (rc < 0 && rc != UvError.EAGAIN) return ValueTask.FromException(WriteError(rc));
@@ -393,7 +393,7 @@ public class TcpStream : IOStream
 
     private unsafe void StartShutdown()
     {
-        int rc = LibUv.uv_shutdown(_handle.ShutdownRequest, _handle.Handle, UvTcpHandle.ShutdownCallback);
+        int rc = LibUvNet.uv_shutdown(_handle.ShutdownRequest, _handle.Handle, UvTcpHandle.ShutdownCallback);
         if (rc < 0) throw new UvException(rc, "shutdown", RemoteName, "of the connection to");
     }
 
@@ -412,7 +412,7 @@ public class TcpStream : IOStream
 
     private void Close(bool reset)
     {
-        if (!_loop.IsLoopThread) _loop.CheckThread($"{GetType().Name}.Close");
+        if (!_loop.CheckAccess()) _loop.VerifyAccess($"{GetType().Name}.Close");
         if (_closed) return;
         _local ??= Name(local: true);
         _remote ??= Name(local: false);
@@ -513,7 +513,7 @@ public class TcpStream : IOStream
             var wait = ParkVoidAsync("TcpStream.WriteAsync");
             _pin = rest.Pin();
             var buf = new UvBuf((IntPtr)_pin.Pointer, (nuint)rest.Length);
-            int rc = LibUv.uv_write(stream._handle.WriteRequest, stream._handle.Handle, &buf, 1, UvTcpHandle.WriteCallback);
+            int rc = LibUvNet.uv_write(stream._handle.WriteRequest, stream._handle.Handle, &buf, 1, UvTcpHandle.WriteCallback);
             if (rc < 0)
             {
                 _pin.Dispose();

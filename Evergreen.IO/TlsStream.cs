@@ -159,7 +159,7 @@ public sealed class TlsStream : IOStream
         ArgumentNullException.ThrowIfNull(options);
         var timeout = handshakeTimeout ?? DefaultHandshakeTimeout;
         if (timeout == Timeout.InfiniteTimeSpan) return await HandshakeAsync(inner, ssl => ssl.AuthenticateAsServerAsync(options));
-        if (timeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(handshakeTimeout), timeout, "a handshake timeout is positive, or Timeout.InfiniteTimeSpan");
+        Timeouts.Check(timeout, nameof(handshakeTimeout));
         using var scope = CancelScope.FailAfter(timeout);
         try
         {

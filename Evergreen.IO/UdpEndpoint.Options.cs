@@ -19,7 +19,7 @@ public sealed partial class UdpEndpoint
     public bool EnableBroadcast
     {
         get => GetOption(SocketOptions.Option.Broadcast, "UdpEndpoint.EnableBroadcast") != 0;
-        set => SetOption(LibUv.uv_udp_set_broadcast(Handle("UdpEndpoint.EnableBroadcast"), value ? 1 : 0), "uv_udp_set_broadcast");
+        set => SetOption(LibUvNet.uv_udp_set_broadcast(Handle("UdpEndpoint.EnableBroadcast"), value ? 1 : 0), "uv_udp_set_broadcast");
     }
 
     /// <summary>
@@ -36,7 +36,7 @@ public sealed partial class UdpEndpoint
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 255);
-            SetOption(LibUv.uv_udp_set_ttl(Handle("UdpEndpoint.Ttl"), value), "uv_udp_set_ttl");
+            SetOption(LibUvNet.uv_udp_set_ttl(Handle("UdpEndpoint.Ttl"), value), "uv_udp_set_ttl");
         }
     }
 
@@ -51,7 +51,7 @@ public sealed partial class UdpEndpoint
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 255);
-            SetOption(LibUv.uv_udp_set_multicast_ttl(Handle("UdpEndpoint.MulticastTtl"), value), "uv_udp_set_multicast_ttl");
+            SetOption(LibUvNet.uv_udp_set_multicast_ttl(Handle("UdpEndpoint.MulticastTtl"), value), "uv_udp_set_multicast_ttl");
         }
     }
 
@@ -64,7 +64,7 @@ public sealed partial class UdpEndpoint
     public bool MulticastLoopback
     {
         get => GetOption(SocketOptions.Option.MulticastLoopback, "UdpEndpoint.MulticastLoopback") != 0;
-        set => SetOption(LibUv.uv_udp_set_multicast_loop(Handle("UdpEndpoint.MulticastLoopback"), value ? 1 : 0), "uv_udp_set_multicast_loop");
+        set => SetOption(LibUvNet.uv_udp_set_multicast_loop(Handle("UdpEndpoint.MulticastLoopback"), value ? 1 : 0), "uv_udp_set_multicast_loop");
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ public sealed partial class UdpEndpoint
             CheckOpen("UdpEndpoint.MulticastInterface");
             if (value is not null) CheckFamily(value, value, nameof(value));
             byte* text = stackalloc byte[TextSize];
-            int rc = LibUv.uv_udp_set_multicast_interface(_handle.Handle, value is null ? null : Utf8Z(value, text));
+            int rc = LibUvNet.uv_udp_set_multicast_interface(_handle.Handle, value is null ? null : Utf8Z(value, text));
             if (rc < 0) throw new UvException(rc, "set the multicast interface", value?.ToString());
             _multicastInterface = value;
         }
@@ -122,7 +122,7 @@ public sealed partial class UdpEndpoint
         if (localInterface is not null) CheckFamily(localInterface, localInterface, nameof(localInterface));
         byte* groupText = stackalloc byte[TextSize];
         byte* interfaceText = stackalloc byte[TextSize];
-        int rc = LibUv.uv_udp_set_membership(_handle.Handle, Utf8Z(group, groupText),
+        int rc = LibUvNet.uv_udp_set_membership(_handle.Handle, Utf8Z(group, groupText),
             localInterface is null ? null : Utf8Z(localInterface, interfaceText), membership);
         if (rc < 0)
         {

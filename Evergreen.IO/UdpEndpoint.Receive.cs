@@ -43,8 +43,6 @@ public sealed partial class UdpEndpoint
     private readonly Queue<Received> _queue = new();
     private int _queuedBytes;
     private bool _receiving;
-    private ReceiveWaiter? _waitHead, _waitTail, _freeWaiters;
-    private int _waiting;
     private int _maxQueuedDatagrams = 1024;
     private int _maxQueuedBytes = 1024 * 1024;
     private IPEndPoint? _lastSender; // reused while datagrams come from the same sender
@@ -92,7 +90,7 @@ public sealed partial class UdpEndpoint
     internal int QueuedBytes => _queuedBytes;
 
     /// <summary>How many tasklets wait in <see cref="ReceiveAsync"/>.</summary>
-    public int WaitingReceivers => _waiting;
+    public int WaitingReceivers => _receivers.Count;
 
     /// <summary>True while libuv is receiving for this endpoint (false before the first receive and while the queue is full).</summary>
     internal bool IsReceiving => _receiving;
@@ -139,15 +137,9 @@ public sealed partial class UdpEndpoint
             throw new InvalidOperationException(
                 $"UdpEndpoint.ReceiveAsync: UdpEndpoint #{Id} is not bound, so no datagram can reach it: call Bind first (port 0 lets the system pick one), or send from it first.");
         }
-        var tasklet = Tasklet.RequireCurrent("UdpEndpoint.ReceiveAsync");
+        Tasklet.RequireCurrent("UdpEndpoint.ReceiveAsync");
         if (!_receiving) StartReceiving();
-        var node = _freeWaiters ?? new ReceiveWaiter(this);
-        tasklet.BeginPark(node, -1, yielding: false);
-        _freeWaiters = node.Next;
-        node.Next = null;
-        node.Begin(tasklet);
-        Link(node);
-        return new ValueTask<UdpDatagram>(node, node.Token);
+        return (_freeWaiters.TakeFirst() ?? new ReceiveWaiter(this)).Start();
     }
 
     /// <summary>Whether the socket has a port; asked of the system until it has one (a socket never loses it).</summary>
@@ -163,7 +155,7 @@ public sealed partial class UdpEndpoint
         int rc;
         unsafe
         {
-            rc = LibUv.uv_udp_recv_start(_handle.Handle, &OnAlloc, &OnReceive);
+            rc = LibUvNet.uv_udp_recv_start(_handle.Handle, &OnAlloc, &OnReceive);
         }
         if (rc < 0) throw new UvException(rc, "uv_udp_recv_start", LocalEndPoint?.ToString());
         _receiving = true;
@@ -171,7 +163,7 @@ public sealed partial class UdpEndpoint
 
     private void StopReceiving()
     {
-        LibUv.uv_udp_recv_stop(_handle.Handle);
+        LibUvNet.uv_udp_recv_stop(_handle.Handle);
         _receiving = false;
     }
 
@@ -198,7 +190,7 @@ public sealed partial class UdpEndpoint
     {
         if (_closed) return;
         AssertInvariants();
-        if (_waitHead is { } waiter)
+        if (_receivers.First is { } waiter)
         {
             Unlink(waiter);
             waiter.Hand(received);
@@ -212,10 +204,9 @@ public sealed partial class UdpEndpoint
     [System.Diagnostics.Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        System.Diagnostics.Debug.Assert(_waiting == 0 || _queue.Count == 0, "receivers wait only while the queue is empty");
-        System.Diagnostics.Debug.Assert(_waiting == 0 || _receiving, "a waiting receiver needs receiving on");
+        System.Diagnostics.Debug.Assert(_receivers.IsEmpty || _queue.Count == 0, "receivers wait only while the queue is empty");
+        System.Diagnostics.Debug.Assert(_receivers.IsEmpty || _receiving, "a waiting receiver needs receiving on");
         System.Diagnostics.Debug.Assert(_queuedBytes >= 0 && (_queue.Count > 0 || _queuedBytes == 0), "the byte count matches the queue");
-        System.Diagnostics.Debug.Assert((_waitHead is null) == (_waiting == 0), "the waiter count matches the list");
     }
 
     /// <summary>Close: drop the queue, wake the waiting receivers with the reason.</summary>
@@ -224,7 +215,7 @@ public sealed partial class UdpEndpoint
         _receiving = false;
         _queue.Clear();
         _queuedBytes = 0;
-        while (_waitHead is { } waiter)
+        while (_receivers.First is { } waiter)
         {
             Unlink(waiter);
             waiter.Hand(new Received(null, null, new ObjectDisposedException($"UdpEndpoint #{Id}",
@@ -275,7 +266,7 @@ public sealed partial class UdpEndpoint
             {
                 endpoint.Deliver(new Received(null, from, new UvException((int)nread, $"receive on UdpEndpoint #{endpoint.Id}", from?.ToString())));
             }
-            else if ((flags & LibUv.UdpPartial) != 0)
+            else if ((flags & LibUvNet.UdpPartial) != 0)
             {
                 endpoint.Deliver(new Received(null, from, new IOException(
                     $"a datagram from {SockAddr.Format(from)} to UdpEndpoint #{endpoint.Id} was larger than the {(int)buf->Length}-byte receive buffer " +

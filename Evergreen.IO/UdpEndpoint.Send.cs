@@ -13,7 +13,7 @@ namespace Evergreen.IO;
 
 public sealed partial class UdpEndpoint
 {
-    private UdpSendRequest? _freeSends;
+    private WaitList<UdpSendRequest> _freeSends;
 
     /// <summary>
     /// Sends <paramref name="data"/> as one datagram to <paramref name="remote"/>. Returns at
@@ -49,7 +49,7 @@ public sealed partial class UdpEndpoint
             fixed (byte* p = data.Span)
             {
                 var buf = new UvBuf((IntPtr)p, (nuint)data.Length);
-                rc = LibUv.uv_udp_try_send(_handle.Handle, &buf, 1, addr);
+                rc = LibUvNet.uv_udp_try_send(_handle.Handle, &buf, 1, addr);
             }
             if (rc >= 0) return default;
             if (rc != UvError.EAGAIN && rc != UvError.ENOBUFS) throw SendError(rc, data.Length, remote);
@@ -81,18 +81,7 @@ public sealed partial class UdpEndpoint
     /// <summary>The native <c>uv_udp_t*</c>, for the send request.</summary>
     internal IntPtr NativeHandle => _handle.Handle;
 
-    internal UdpSendRequest RentSend()
-    {
-        var node = _freeSends;
-        if (node is null) return new UdpSendRequest(this);
-        _freeSends = node.NextFree;
-        node.NextFree = null;
-        return node;
-    }
+    internal UdpSendRequest RentSend() => _freeSends.TakeFirst() ?? new UdpSendRequest(this);
 
-    internal void ReturnSend(UdpSendRequest node)
-    {
-        node.NextFree = _freeSends;
-        _freeSends = node;
-    }
+    internal void ReturnSend(UdpSendRequest node) => _freeSends.AddLast(node);
 }

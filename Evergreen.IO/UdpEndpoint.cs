@@ -112,7 +112,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
         CheckFamily(local.Address, local, nameof(local));
         byte* addr = stackalloc byte[SockAddr.StorageSize];
         SockAddr.Write(local, addr);
-        int rc = LibUv.uv_udp_bind(_handle.Handle, addr, reuseAddress ? LibUv.UdpReuseAddr : 0);
+        int rc = LibUvNet.uv_udp_bind(_handle.Handle, addr, reuseAddress ? LibUvNet.UdpReuseAddr : 0);
         if (rc < 0) throw new UvException(rc, "bind", local.ToString());
     }
 
@@ -129,7 +129,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Called from another thread than the loop's.</exception>
     public void Close()
     {
-        _loop.CheckThread("UdpEndpoint.Close");
+        _loop.VerifyAccess("UdpEndpoint.Close");
         if (_closed) return;
         _closed = true;
         DropReceiveState();
@@ -166,7 +166,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
 
     private void CheckOpen(string member)
     {
-        _loop.CheckThread(member);
+        _loop.VerifyAccess(member);
         if (_closed) throw new ObjectDisposedException($"UdpEndpoint #{Id}", $"{member}: UdpEndpoint #{Id} is closed.");
     }
 
@@ -191,7 +191,7 @@ public sealed partial class UdpEndpoint : IAsyncDisposable
     private unsafe bool GetSockName(byte* name)
     {
         int length = SockAddr.StorageSize;
-        return LibUv.uv_udp_getsockname(_handle.Handle, name, &length) == 0;
+        return LibUvNet.uv_udp_getsockname(_handle.Handle, name, &length) == 0;
     }
 
     /// <inheritdoc/>

@@ -9,6 +9,7 @@ using System.Threading.Channels;
 using Evergreen;
 using Evergreen.IO;
 using Evergreen.IO.Http;
+using Evergreen.Native;
 using Evergreen.Sync;
 
 namespace Evergreen.Tests;
@@ -33,9 +34,25 @@ public class NamesTests
             typeof(Future), typeof(Future<int>), typeof(FutureCanceledException), typeof(Executor), typeof(TaskletPoolExecutor),
             typeof(ThreadPoolExecutor), typeof(Futures), typeof(ReturnWhen), typeof(TaskGroup),
             typeof(ParkedOperation<int>), typeof(WaitNode), typeof(WaitList<Tasklet>), typeof(Timeouts),
+            typeof(UvHandle), typeof(UvHandleType), typeof(UvBuf), typeof(UvError), typeof(UvLibrary),
         ];
         var exported = typeof(EventLoop).Assembly.GetExportedTypes().Where(t => !t.IsNested).ToHashSet();
         Assert.Equal(exported.OrderBy(t => t.Name), used.Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t).OrderBy(t => t.Name));
+    }
+
+    [Fact]
+    public void TheNativeSurfaceForPrimitiveAuthors_LivesInEvergreenNative_AndIOBuildsOnItWithoutInternals()
+    {
+        Type[] native = [typeof(UvHandle), typeof(UvHandleType), typeof(UvBuf), typeof(UvError), typeof(UvLibrary)];
+        Assert.All(native, t => Assert.Equal("Evergreen.Native", t.Namespace));
+        // IO's own bindings (LibUvNet, its handles and requests) stay internal to IO.
+        Assert.DoesNotContain(typeof(UdpEndpoint).Assembly.GetExportedTypes(), t => t.Namespace == "Evergreen.Native");
+        // IO is built like a third party's library: no Evergreen assembly opens its internals to it.
+        foreach (var assembly in new[] { typeof(EventLoop).Assembly, typeof(AsyncLock).Assembly })
+        {
+            var friends = assembly.GetCustomAttributes<System.Runtime.CompilerServices.InternalsVisibleToAttribute>().Select(a => a.AssemblyName);
+            Assert.DoesNotContain("Evergreen.IO", friends);
+        }
     }
 
     /// <summary>Every Evergreen library; a new one is added here.</summary>

@@ -243,6 +243,22 @@ public class ResolverTests(ITestOutputHelper output)
         Assert.Equal(0, DnsRequests.Outstanding);
     }
 
+    [Fact]
+    public void ResolveAsync_WhileTheTaskletAlreadyWaits_IsAClearError_AndTheStartedLookupIsFreedByItsCallback()
+    {
+        Run(async () =>
+        {
+            int before = DnsRequests.Outstanding;
+            var pending = Offload.RunAsync(() => 1); // the tasklet's park, not awaited yet
+            var e = Assert.Throws<InvalidOperationException>(() => Resolver.ResolveAsync("localhost"));
+            Assert.Contains("already waiting", e.Message);
+            Assert.Equal(1, await pending);
+            await WaitForCallbacks(before); // the lookup had started: its callback frees it
+            Assert.Contains(IPAddress.Loopback, await Resolver.ResolveAsync("localhost", AddressFamily.InterNetwork)); // the node is reusable
+            await WaitForCallbacks(before);
+        });
+    }
+
     /// <summary>Waits (bounded) until every lookup this thread started has had its callback.</summary>
     private static async Task WaitForCallbacks(int outstanding)
     {

@@ -3,11 +3,45 @@ using System.Runtime.InteropServices;
 
 namespace Evergreen.Native;
 
-/// <summary>The handle types of libuv 1.x (<c>uv_handle_type</c>), in libuv's order.</summary>
-internal enum UvHandleType
+/// <summary>The handle types of libuv 1.x (<c>uv_handle_type</c>), in libuv's order: what a <see cref="UvHandle"/> is.</summary>
+public enum UvHandleType
 {
-    Unknown = 0, Async, Check, FsEvent, FsPoll, Handle, Idle, NamedPipe, Poll, Prepare,
-    Process, Stream, Tcp, Timer, Tty, Udp, Signal, File,
+    /// <summary><c>UV_UNKNOWN_HANDLE</c>.</summary>
+    Unknown = 0,
+    /// <summary><c>uv_async_t</c>.</summary>
+    Async,
+    /// <summary><c>uv_check_t</c>.</summary>
+    Check,
+    /// <summary><c>uv_fs_event_t</c>.</summary>
+    FsEvent,
+    /// <summary><c>uv_fs_poll_t</c>.</summary>
+    FsPoll,
+    /// <summary><c>uv_handle_t</c> (the base type).</summary>
+    Handle,
+    /// <summary><c>uv_idle_t</c>.</summary>
+    Idle,
+    /// <summary><c>uv_pipe_t</c>.</summary>
+    NamedPipe,
+    /// <summary><c>uv_poll_t</c>.</summary>
+    Poll,
+    /// <summary><c>uv_prepare_t</c>.</summary>
+    Prepare,
+    /// <summary><c>uv_process_t</c>.</summary>
+    Process,
+    /// <summary><c>uv_stream_t</c> (the base of TCP, pipes and TTYs).</summary>
+    Stream,
+    /// <summary><c>uv_tcp_t</c>.</summary>
+    Tcp,
+    /// <summary><c>uv_timer_t</c>.</summary>
+    Timer,
+    /// <summary><c>uv_tty_t</c>.</summary>
+    Tty,
+    /// <summary><c>uv_udp_t</c>.</summary>
+    Udp,
+    /// <summary><c>uv_signal_t</c>.</summary>
+    Signal,
+    /// <summary>A file (<c>UV_FILE</c>, not a handle type of its own).</summary>
+    File,
 }
 
 /// <summary>The modes of <c>uv_run</c>.</summary>
@@ -20,7 +54,7 @@ internal enum UvRunMode { Default = 0, Once = 1, NoWait = 2 }
 /// </summary>
 internal static unsafe partial class LibUv
 {
-    internal const string Library = "uv";
+    internal const string Library = UvLibrary.Name;
 
     // --- version and errors -------------------------------------------------------------------
     [LibraryImport(Library, EntryPoint = "uv_version")] internal static partial uint uv_version();
@@ -53,6 +87,8 @@ internal static unsafe partial class LibUv
     [LibraryImport(Library, EntryPoint = "uv_has_ref"), SuppressGCTransition] internal static partial int uv_has_ref(IntPtr handle);
     [LibraryImport(Library, EntryPoint = "uv_is_active"), SuppressGCTransition] internal static partial int uv_is_active(IntPtr handle);
     [LibraryImport(Library, EntryPoint = "uv_is_closing"), SuppressGCTransition] internal static partial int uv_is_closing(IntPtr handle);
+
+    [LibraryImport(Library, EntryPoint = "uv_tcp_close_reset")] internal static partial int uv_tcp_close_reset(IntPtr tcp, delegate* unmanaged[Cdecl]<IntPtr, void> closeCb);
 
     // --- timer --------------------------------------------------------------------------------
     [LibraryImport(Library, EntryPoint = "uv_timer_init")] internal static partial int uv_timer_init(IntPtr loop, IntPtr timer);
@@ -90,8 +126,5 @@ internal static unsafe partial class LibUv
         Marshal.PtrToStringUTF8((IntPtr)uv_handle_type_name(type)) ?? type.ToString().ToLowerInvariant();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Check(int rc, string operation, string? target = null)
-    {
-        if (rc < 0) throw new UvException(rc, operation, target);
-    }
+    internal static void Check(int rc, string operation, string? target = null) => UvException.ThrowIfError(rc, operation, target);
 }

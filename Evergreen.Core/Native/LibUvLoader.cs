@@ -26,11 +26,10 @@ internal static class LibUvLoader
 
     [ModuleInitializer]
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "The resolver must be in place before any libuv call.")]
-    internal static void Install() =>
-        NativeLibrary.SetDllImportResolver(typeof(LibUvLoader).Assembly, Resolve);
+    internal static void Install() => UvLibrary.ResolveFor(typeof(LibUvLoader).Assembly);
 
-    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
-        name == LibUv.Library ? Load() : IntPtr.Zero;
+    internal static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
+        name == UvLibrary.Name ? Load() : IntPtr.Zero;
 
     /// <summary>Loads libuv once, or throws the error that says how to install it.</summary>
     internal static IntPtr Load()
@@ -80,5 +79,25 @@ internal static class LibUvLoader
                 $"{version >> 16}.{(version >> 8) & 0xff}.{version & 0xff}. Upgrade it: Debian/Ubuntu " +
                 "`apt-get install libuv1`, Fedora `dnf install libuv`, macOS `brew install libuv`.");
         }
+    }
+}
+
+/// <summary>
+/// The one libuv library every Evergreen assembly binds to: an assembly with its own
+/// <c>[LibraryImport(UvLibrary.Name)]</c> bindings (Evergreen.IO's network calls, a third party's
+/// handle type) calls <see cref="ResolveFor"/> once, from a module initializer, and gets the same
+/// library Core found, and the same clear error when it is missing.
+/// </summary>
+public static class UvLibrary
+{
+    /// <summary>The library name to give <c>LibraryImport</c>.</summary>
+    public const string Name = "uv";
+
+    /// <summary>Makes <paramref name="assembly"/>'s imports of <see cref="Name"/> resolve to the system's libuv 1.x, found as Core finds it.</summary>
+    /// <exception cref="InvalidOperationException">The assembly already has a resolver.</exception>
+    public static void ResolveFor(Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        NativeLibrary.SetDllImportResolver(assembly, LibUvLoader.Resolve);
     }
 }

@@ -169,6 +169,8 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         }
     }
 
+    // A tasklet that ended with its park still registering (it returned without awaiting) is not
+    // parking any more: its park stays "Parking" forever, and nothing would ever read the outcome.
     private bool IsParkingOnThis(Tasklet tasklet) =>
         tasklet.IsAlive && tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
 

@@ -44,7 +44,7 @@ internal static unsafe partial class Descriptors
     internal static int LowestFree(UvHandle handle)
     {
         int fd;
-        if (handle.IsClosing || handle.IsClosed || LibUv.uv_fileno(handle.Handle, &fd) < 0) return int.MinValue;
+        if (handle.IsClosing || handle.IsClosed || LibUvNet.uv_fileno(handle.Handle, &fd) < 0) return int.MinValue;
         int copy = Dup(fd);
         if (copy < 0) return -1;
         Close(copy);

@@ -14,8 +14,7 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
     /// <summary>Starts resolving <paramref name="host"/> for the current tasklet and parks it.</summary>
     internal static ValueTask<IPAddress[]> Start(string host, int nativeFamily)
     {
-        var tasklet = Tasklet.RequireCurrent("Resolver.ResolveAsync");
-        var loop = tasklet.Loop!;
+        var loop = Tasklet.RequireCurrent("Resolver.ResolveAsync").Loop!;
         int max = Encoding.UTF8.GetMaxByteCount(host.Length) + 1;
         byte[]? rented = max > 512 ? ArrayPool<byte>.Shared.Rent(max) : null;
         Span<byte> name = rented ?? stackalloc byte[512];
@@ -29,7 +28,7 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
         {
             var req = node.AllocNative(loop, UvReqType.GetAddrInfo);
             // libuv copies the name and the hints: they may live on this stack.
-            fixed (byte* p = name) rc = LibUv.uv_getaddrinfo(loop.NativeLoop, req, &OnResolved, p, null, hints);
+            fixed (byte* p = name) rc = LibUvNet.uv_getaddrinfo(loop.NativeHandle, req, &OnResolved, p, null, hints);
         }
         finally
         {
@@ -40,7 +39,7 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
             node.FailedStart();
             throw new UvException(rc, "getaddrinfo", host);
         }
-        return node.Park(tasklet);
+        return node.Park("Resolver.ResolveAsync");
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -51,8 +50,8 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
         {
             var node = FromNative(req);
             loop = node.Loop;
-            if (node.Finish(status)) node._list = list; // read by Produce, on the woken tasklet
-            else LibUv.uv_freeaddrinfo(list);          // abandoned: nobody reads it
+            node._list = list; // read by Produce, on the woken tasklet; else freed by Reset
+            node.OnCallback(status);
         }
         catch (Exception e)
         {
@@ -71,11 +70,15 @@ internal sealed unsafe class GetAddrInfoRequest : DnsRequest<GetAddrInfoRequest,
         }
         finally
         {
-            LibUv.uv_freeaddrinfo(list);
+            LibUvNet.uv_freeaddrinfo(list);
         }
     }
 
-    protected override void Reset() => _list = IntPtr.Zero;
+    protected override void Reset()
+    {
+        if (_list != IntPtr.Zero) LibUvNet.uv_freeaddrinfo(_list); // nobody read it: an abandoned lookup
+        _list = IntPtr.Zero;
+    }
 
     public override string ToString() => $"getaddrinfo of '{Target}'";
 }

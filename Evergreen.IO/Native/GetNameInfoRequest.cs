@@ -12,19 +12,18 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
     /// <summary>Starts the reverse lookup of <paramref name="address"/> for the current tasklet and parks it.</summary>
     internal static ValueTask<string> Start(IPAddress address)
     {
-        var tasklet = Tasklet.RequireCurrent("Resolver.ReverseAsync");
-        var loop = tasklet.Loop!;
+        var loop = Tasklet.RequireCurrent("Resolver.ReverseAsync").Loop!;
         byte* sockaddr = stackalloc byte[SockAddr.StorageSize];
         SockAddr.Write(address, 0, sockaddr); // libuv copies it
         var node = Rent(address.ToString());
         var req = node.AllocNative(loop, UvReqType.GetNameInfo);
-        int rc = LibUv.uv_getnameinfo(loop.NativeLoop, req, &OnNamed, sockaddr, 0);
+        int rc = LibUvNet.uv_getnameinfo(loop.NativeHandle, req, &OnNamed, sockaddr, 0);
         if (rc < 0)
         {
             node.FailedStart();
             throw new UvException(rc, "getnameinfo", node.Target);
         }
-        return node.Park(tasklet);
+        return node.Park("Resolver.ReverseAsync");
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -36,7 +35,7 @@ internal sealed unsafe class GetNameInfoRequest : DnsRequest<GetNameInfoRequest,
             var node = FromNative(req);
             loop = node.Loop;
             if (status == 0 && host != null) node._host = Marshal.PtrToStringUTF8((IntPtr)host);
-            node.Finish(status);
+            node.OnCallback(status);
         }
         catch (Exception e)
         {

@@ -21,7 +21,7 @@ internal static unsafe partial class SocketOptions
     internal static int Get(IntPtr handle, Option option, bool ipv6)
     {
         int fd;
-        LibUv.Check(LibUv.uv_fileno(handle, &fd), "uv_fileno");
+        UvException.ThrowIfError(LibUvNet.uv_fileno(handle, &fd), "uv_fileno");
         var (level, name) = Number(option, ipv6);
         int value = 0; // a one-byte answer (macOS's IP_MULTICAST_LOOP) lands in the low byte
         uint length = sizeof(int);

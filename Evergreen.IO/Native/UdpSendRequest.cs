@@ -10,25 +10,26 @@
 // The native request is allocated per send and freed in its callback, which always comes: when the
 // datagram is sent, fails, or is cancelled because the endpoint closed (libuv runs the cancelled
 // sends' callbacks before the close callback). The managed node (and its pinned buffer) is pooled
-// per endpoint, and reused only once both the callback has come and the caller has read the
-// outcome, in whichever order those happen.
+// per endpoint (a ParkedOperation in the endpoint's free WaitList). A send cannot be recalled
+// (libuv owns it until the callback): an aborted wait detaches the node, and it is reused only
+// once the callback has come, by the base's one rule (Park/ParkedOperation.cs). If the park
+// itself cannot begin after the send was queued (misuse: the tasklet already waits on something),
+// the node is left idle and the callback, finding it so, just frees it.
 //
-// Must never: free the native request or reuse the buffer before the callback; throw from
-// OnCompleted; run user code in the callback (it only wakes the tasklet).
+// Must never: free the native request or reuse the buffer before the callback; run user code in
+// the callback (it only wakes the tasklet).
 
 using System.Diagnostics;
 using System.Net;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks.Sources;
 using Evergreen.IO;
 
 namespace Evergreen.Native;
 
 /// <summary>One queued <c>uv_udp_send</c> of a <see cref="UdpEndpoint"/> (a request; its node pooled per endpoint).</summary>
-[DebuggerDisplay("{ToString(),nq}")]
-internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
+internal sealed unsafe class UdpSendRequest : ParkedOperation<bool>
 {
     private const int MinBuffer = 2048;
 
@@ -36,23 +37,16 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
     private byte[]? _buffer;    // pinned (pinned object heap): the datagram's copy
     private IntPtr _req;        // the native uv_udp_send_t, from Start until the callback
     private GCHandle _self;
-    private Tasklet? _tasklet;
     private IPEndPoint? _remote;
     private int _length;
-    private short _token;
-    private bool _abandoned;    // the wait ended first: the datagram goes out, nobody hears how
-    private bool _finished;     // the callback came
-    private bool _handedBack;   // the caller read the outcome (or left)
+    private int _status;
 
     internal UdpSendRequest(UdpEndpoint endpoint) => _endpoint = endpoint;
-
-    /// <summary>The endpoint's free list.</summary>
-    internal UdpSendRequest? NextFree;
 
     /// <summary>Copies <paramref name="data"/>, queues it in libuv for <paramref name="addr"/> and parks the current tasklet.</summary>
     internal static ValueTask Start(UdpEndpoint endpoint, ReadOnlySpan<byte> data, IPEndPoint remote, byte* addr)
     {
-        var tasklet = Tasklet.RequireCurrent("UdpEndpoint.SendAsync");
+        Tasklet.RequireCurrent("UdpEndpoint.SendAsync");
         // Nothing larger fits in an IP datagram: do not copy it to hear EMSGSIZE from the kernel.
         if (data.Length > 65_535) throw endpoint.SendError(UvError.EMSGSIZE, data.Length, remote);
         var node = endpoint.RentSend();
@@ -61,33 +55,20 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
             node._buffer = GC.AllocateUninitializedArray<byte>(Math.Max(MinBuffer, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length)), pinned: true);
         }
         data.CopyTo(node._buffer);
-        node._req = (IntPtr)NativeMemory.AllocZeroed(LibUv.uv_req_size(UvReqType.UdpSend));
+        node._req = (IntPtr)NativeMemory.AllocZeroed(LibUvNet.uv_req_size(UvReqType.UdpSend));
         node._self = GCHandle.Alloc(node);
-        LibUv.uv_req_set_data(node._req, GCHandle.ToIntPtr(node._self));
+        LibUvNet.uv_req_set_data(node._req, GCHandle.ToIntPtr(node._self));
         node._remote = remote;
         node._length = data.Length;
-        node._abandoned = node._finished = node._handedBack = false;
         var buf = new UvBuf((IntPtr)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(node._buffer)), (nuint)data.Length);
-        int rc = LibUv.uv_udp_send(node._req, endpoint.NativeHandle, &buf, 1, addr, &OnSent); // copies buf and addr
+        int rc = LibUvNet.uv_udp_send(node._req, endpoint.NativeHandle, &buf, 1, addr, &OnSent); // copies buf and addr
         if (rc < 0)
         {
             node.FreeNative();
-            node._finished = node._handedBack = true;
-            node.Recycle();
+            node.OnIdle();
             throw endpoint.SendError(rc, data.Length, remote);
         }
-        try
-        {
-            tasklet.BeginPark(node, -1, yielding: false);
-        }
-        catch
-        {
-            node._abandoned = node._handedBack = true; // the callback recycles it
-            throw;
-        }
-        node._tasklet = tasklet;
-        node._token = tasklet._version;
-        return new ValueTask(node, node._token);
+        return node.ParkVoidAsync("UdpEndpoint.SendAsync"); // if it throws, the node stays idle: OnSent frees it
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -96,16 +77,15 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
         UdpSendRequest? node = null;
         try
         {
-            node = (UdpSendRequest)GCHandle.FromIntPtr(LibUv.uv_req_get_data(req)).Target!;
+            node = (UdpSendRequest)GCHandle.FromIntPtr(LibUvNet.uv_req_get_data(req)).Target!;
             node.FreeNative();
-            node._finished = true;
-            if (node._abandoned)
+            if (!node.IsBusy)
             {
-                if (node._handedBack) node.Recycle();
+                node.OnIdle(); // nobody ever parked on it
                 return;
             }
-            if (status < 0) node._tasklet!.Unpark(node._endpoint.SendError(status, node._length, node._remote!));
-            else node._tasklet!.Unpark();
+            node._status = status;
+            node.Complete(); // a detached send: the outcome is dropped
         }
         catch (Exception e)
         {
@@ -113,33 +93,14 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
         }
     }
 
-    void IParkOwner.AbortPark(Tasklet tasklet) => _abandoned = true;
-
-    private IValueTaskSource TaskletPark => _tasklet!;
-
-    public ValueTaskSourceStatus GetStatus(short token) => TaskletPark.GetStatus(token);
-
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        TaskletPark.OnCompleted(continuation, state, token, flags);
-
-    public void GetResult(short token)
+    protected override bool Finish(bool completed)
     {
-        try
-        {
-            TaskletPark.GetResult(token); // the send's error, the kill, or the scope's timeout
-            if (!_finished)
-            {
-                _abandoned = true;
-                throw new InvalidOperationException(
-                    $"a tasklet waiting for {this} was woken by something other than the send (Tasklet.Unpark?); the datagram will still be sent.");
-            }
-        }
-        finally
-        {
-            _handedBack = true;
-            if (_finished) Recycle();
-        }
+        if (_status < 0) throw _endpoint.SendError(_status, _length, _remote!);
+        return true;
     }
+
+    // The datagram sits in libuv's queue: it cannot be taken back, and still goes out.
+    protected override bool TryRecall() => false;
 
     private void FreeNative()
     {
@@ -149,11 +110,11 @@ internal sealed unsafe class UdpSendRequest : IParkOwner, IValueTaskSource
         if (_self.IsAllocated) _self.Free();
     }
 
-    private void Recycle()
+    protected override void OnIdle()
     {
-        Debug.Assert(_finished && _handedBack && _req == IntPtr.Zero);
-        _tasklet = null;
+        Debug.Assert(_req == IntPtr.Zero);
         _remote = null;
+        _status = 0;
         _endpoint.ReturnSend(this);
     }
 

@@ -20,11 +20,11 @@ internal sealed unsafe class UvTcpHandle : UvHandle
     private IntPtr _writeReq, _shutdownReq;
 
     internal UvTcpHandle(EventLoop loop, string description) : base(loop, UvHandleType.Tcp, description) =>
-        Init(LibUv.uv_tcp_init(loop.NativeLoop, Handle), "uv_tcp_init");
+        Init(LibUvNet.uv_tcp_init(loop.NativeHandle, Handle), "uv_tcp_init");
 
     /// <summary>A handle whose socket exists at once, of <paramref name="family"/> (uv_tcp_init_ex), so options can be set before connecting.</summary>
     internal UvTcpHandle(EventLoop loop, string description, System.Net.Sockets.AddressFamily family) : base(loop, UvHandleType.Tcp, description) =>
-        Init(LibUv.uv_tcp_init_ex(loop.NativeLoop, Handle, (uint)SockAddr.NativeFamily(family)), "uv_tcp_init_ex");
+        Init(LibUvNet.uv_tcp_init_ex(loop.NativeHandle, Handle, (uint)SockAddr.NativeFamily(family)), "uv_tcp_init_ex");
 
     /// <summary>The stream this handle carries (a connection), or null.</summary>
     internal TcpStream? Stream;
@@ -41,8 +41,8 @@ internal sealed unsafe class UvTcpHandle : UvHandle
     /// <summary>A new request whose data names this handle; the caller frees it (or OnClosed does, for the reused ones).</summary>
     internal IntPtr NewRequest(UvReqType type)
     {
-        var req = (IntPtr)NativeMemory.AllocZeroed(LibUv.uv_req_size(type));
-        LibUv.uv_req_set_data(req, LibUv.uv_handle_get_data(Handle));
+        var req = (IntPtr)NativeMemory.AllocZeroed(LibUvNet.uv_req_size(type));
+        LibUvNet.uv_req_set_data(req, NativeData);
         return req;
     }
 
@@ -59,7 +59,7 @@ internal sealed unsafe class UvTcpHandle : UvHandle
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static UvTcpHandle FromRequest(IntPtr req) =>
-        Unsafe.As<UvTcpHandle>(GCHandle.FromIntPtr(LibUv.uv_req_get_data(req)).Target!);
+        Unsafe.As<UvTcpHandle>(GCHandle.FromIntPtr(LibUvNet.uv_req_get_data(req)).Target!);
 
     // --- callbacks -----------------------------------------------------------------------------
 

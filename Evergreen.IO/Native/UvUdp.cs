@@ -13,7 +13,7 @@ internal sealed class UvUdp : UvHandle
         : base(loop, UvHandleType.Udp, description)
     {
         Owner = owner;
-        Init(LibUv.uv_udp_init_ex(loop.NativeLoop, Handle, (uint)nativeFamily), "uv_udp_init_ex");
+        Init(LibUvNet.uv_udp_init_ex(loop.NativeHandle, Handle, (uint)nativeFamily), "uv_udp_init_ex");
     }
 
     /// <summary>The endpoint the callbacks go to.</summary>

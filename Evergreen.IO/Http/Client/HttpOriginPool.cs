@@ -112,10 +112,10 @@ internal sealed class HttpOriginPool
     /// </summary>
     public void Return(HttpSessionConnection connection, bool reusable)
     {
-        Debug.Assert(_loop.IsLoopThread && !_idle.Contains(connection));
+        Debug.Assert(_loop.CheckAccess() && !_idle.Contains(connection));
         if (reusable && !_disposed && connection.CanReuse)
         {
-            connection.IdleSince = _loop.NowTicks;
+            connection.IdleSince = Stopwatch.GetTimestamp();
             _idle.Add(connection);
             ArmSweep();
         }
@@ -156,11 +156,18 @@ internal sealed class HttpOriginPool
 
     // --- idle timeout ------------------------------------------------------------------------------
 
+    /// <summary><paramref name="span"/> in Stopwatch ticks, clamped so that adding it to now cannot overflow.</summary>
+    private static long ClockTicks(TimeSpan span)
+    {
+        double ticks = span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond);
+        return ticks >= long.MaxValue / 4 ? long.MaxValue / 4 : (long)ticks;
+    }
+
     private void ArmSweep()
     {
         if (_sweep is not null || _idle.Count == 0 || _disposed) return;
-        long due = _idle[0].IdleSince + EventLoop.SpanToTicks(_session.Options.IdleTimeout);
-        long wait = Math.Max(0, due - _loop.NowTicks);
+        long due = _idle[0].IdleSince + ClockTicks(_session.Options.IdleTimeout);
+        long wait = Math.Max(0, due - Stopwatch.GetTimestamp());
         _sweep = _loop.CallLater(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency), _sweepAction);
     }
 
@@ -169,8 +176,8 @@ internal sealed class HttpOriginPool
     {
         _sweep = null;
         if (_disposed) return;
-        long now = _loop.NowTicks;
-        long timeout = EventLoop.SpanToTicks(_session.Options.IdleTimeout);
+        long now = Stopwatch.GetTimestamp();
+        long timeout = ClockTicks(_session.Options.IdleTimeout);
         int kept = 0;
         for (int i = 0; i < _idle.Count; i++)
         {

@@ -183,7 +183,7 @@ public sealed partial class HttpSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
-        _loop?.CheckThread("HttpSession.DisposeAsync");
+        _loop?.VerifyAccess("HttpSession.DisposeAsync");
         _disposed = true;
         var closing = new List<IOStream>();
         foreach (var pool in _pools.Values) pool.Dispose(closing);

@@ -120,7 +120,7 @@ public sealed partial class HttpServer : IAsyncDisposable
     {
         _closing = true;
         if (_tcp is null) return;
-        _loop!.CheckThread("HttpServer.CloseAsync");
+        _loop!.VerifyAccess("HttpServer.CloseAsync");
         foreach (var connection in _connections.ToArray())
         {
             if (connection.Idle) connection.Stream.Close(); // its wait ends with ObjectDisposedException
