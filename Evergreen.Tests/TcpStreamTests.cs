@@ -13,13 +13,7 @@ public partial class TcpStreamTests
     private static readonly IPEndPoint AnyLoopbackPort = new(IPAddress.Loopback, 0);
 
     /// <summary>A listening server on 127.0.0.1 and an ephemeral port.</summary>
-    internal static TcpServer Listen(IPEndPoint? at = null)
-    {
-        var server = new TcpServer();
-        server.Bind(at ?? AnyLoopbackPort);
-        server.Listen();
-        return server;
-    }
+    internal static TcpServer Listen(IPEndPoint? at = null) => ConnectedPair.Listen(at);
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 
