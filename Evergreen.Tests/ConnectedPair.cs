@@ -43,7 +43,8 @@ internal sealed class ConnectedPair : IAsyncDisposable
         var server = Listen();
         try
         {
-            var accepting = server.AcceptAsync();
+            // A tasklet waits on one thing at a time: the accept gets its own.
+            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync(), "accept");
             var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
             return new ConnectedPair(server, client, await accepting);
         }
