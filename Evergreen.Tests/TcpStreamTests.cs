@@ -496,10 +496,8 @@ public partial class TcpStreamTests
     {
         Run(async () =>
         {
-            await using var server = Listen();
-            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync());
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            await using var conn = await accepting;
+            await using var pair = await ConnectedPair.OpenAsync();
+            var client = pair.Client;
             Assert.True(client.NoDelay);
             client.NoDelay = false;
             Assert.False(client.NoDelay);
