@@ -24,6 +24,8 @@ public sealed partial class EventLoop : IDisposable
     internal readonly ReadyQueue _ready = new();
     internal readonly TimerHeap _timers = new();
     internal Tasklet? _current;
+    /// <summary>How many <see cref="Tasklet.WaitAllParkedAsync"/> callers are in the ready queue on their own yield.</summary>
+    internal int _waitAllParkedYielding;
     private IntPtr _loop;
     private bool _disposed;
 

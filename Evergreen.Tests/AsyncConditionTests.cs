@@ -27,10 +27,10 @@ public class AsyncConditionTests
             Assert.Equal(waiters, cond.Waiters);
             Assert.Contains($"AsyncCondition #{cond.Id}", waiters[0].WaitingOn);
             using (await cond.LockAsync()) cond.Notify();
-            while (woke.Count < 1) await Tasklet.Yield();
+            await Tasklet.WaitAllParkedAsync(); // the notified waiter has run and left
             Assert.Equal(4, cond.WaitingCount);
             using (await cond.LockAsync()) cond.Notify(2);
-            while (woke.Count < 3) await Tasklet.Yield();
+            await Tasklet.WaitAllParkedAsync();
             Assert.Equal([1, 2, 3], woke);
             Assert.Equal(2, cond.WaitingCount);
             using (await cond.LockAsync()) cond.NotifyAll();
@@ -163,7 +163,7 @@ public class AsyncConditionTests
             await Tasklet.Yield();
             await rl.AcquireAsync();
             waiter.Kill();
-            for (int i = 0; i < 3; i++) await Tasklet.Yield();
+            await Tasklet.WaitAllParkedAsync();
             Assert.Empty(log);                   // still waiting for the lock
             Assert.True(waiter.IsAlive);
             Assert.Equal(0, cond.WaitingCount);
@@ -236,7 +236,7 @@ public class AsyncConditionTests
             await cond.AcquireAsync();
             cond.Notify();   // a is notified ...
             a.Kill();        // ... then killed while it waits for the lock we hold
-            while (rl.WaitingCount == 0) await Tasklet.Yield();
+            await Tasklet.WaitAllParkedAsync(); // a queues for the lock
             Assert.Equal(1, cond.WaitingCount); // b
             cond.Release();
             await a.JoinAsync();

@@ -3,7 +3,7 @@ using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
 
-/// <summary>AsyncLock (Evergreen's Lock): exclusion, FIFO handoff, timeouts and kills at the wait.</summary>
+/// <summary>AsyncLock (Evergreen's Lock): what is its own (release rules, threads, allocation, a random soak); FIFO handoff, timeouts and kills at the wait are LockFamilyTests, run for it by AsyncLockFamilyTests.</summary>
 public class AsyncLockTests
 {
     [Fact]
@@ -24,77 +24,6 @@ public class AsyncLockTests
             Assert.False(lk.IsLocked);
             default(AsyncReleaser).Dispose(); // does nothing
             Assert.False(lk.IsLocked);
-        });
-    }
-
-    [Fact]
-    public void AcquireWithTimeout_OnAHeldLock_ReturnsFalse_AndLeavesNoTrace()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            await lk.AcquireAsync();
-            var other = Tasklet.Spawn(async () =>
-            {
-                Assert.False(await lk.AcquireAsync(Ms(5)));
-                Assert.False(await lk.AcquireAsync(TimeSpan.Zero));
-            });
-            await other;
-            Assert.Equal(0, lk.WaitingCount);
-            Assert.True(lk.IsLocked);
-            lk.Release();
-            Assert.False(lk.IsLocked);
-            Assert.Throws<ArgumentOutOfRangeException>(() => lk.AcquireAsync(Ms(-5)));
-            Assert.True(await lk.AcquireAsync(Timeout.InfiniteTimeSpan));
-            lk.Release();
-        });
-    }
-
-    [Fact]
-    public void Release_WithWaiters_HandsTheLockToTheFirst_WithoutBarging()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            var order = new List<int>();
-            await lk.AcquireAsync();
-            var waiters = Enumerable.Range(1, 4).Select(i => Tasklet.Spawn(async () =>
-            {
-                using (await lk.LockAsync())
-                {
-                    order.Add(i);
-                    await Tasklet.Yield();
-                }
-            })).ToList();
-            await Tasklet.Yield();
-            Assert.Equal(4, lk.WaitingCount);
-            Assert.Equal(waiters, lk.Waiters);
-            Assert.Equal(TaskletState.Parked, waiters[0].State);
-            Assert.Contains($"AsyncLock #{lk.Id}", waiters[0].WaitingOn);
-            lk.Release();
-            Assert.True(lk.IsLocked);          // handed over, not unlocked
-            Assert.False(lk.TryAcquire());     // no barging
-            Assert.Equal(3, lk.WaitingCount);
-            foreach (var w in waiters) await w;
-            Assert.Equal([1, 2, 3, 4], order);
-            Assert.False(lk.IsLocked);
-        });
-    }
-
-    [Fact]
-    public void TryAcquire_FailsWhileOthersWait_EvenIfTheLockWasJustReleased()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            await lk.AcquireAsync();
-            var waiter = Tasklet.Spawn(async () => { await lk.AcquireAsync(); lk.Release(); });
-            await Tasklet.Yield();
-            lk.Release();
-            Assert.False(lk.TryAcquire());
-            await waiter;
-            Assert.True(lk.TryAcquire());
-            lk.Release();
         });
     }
 
@@ -123,26 +52,6 @@ public class AsyncLockTests
     }
 
     [Fact]
-    public void KilledWaiter_LeavesNoTrace_AndTheNextWaiterIsServed()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            await lk.AcquireAsync();
-            var first = Tasklet.Spawn(async () => { await lk.AcquireAsync(); lk.Release(); });
-            var second = Tasklet.Spawn(async () => { await lk.AcquireAsync(); lk.Release(); });
-            await Tasklet.Yield();
-            first.Kill();
-            await first.JoinAsync();
-            Assert.Equal(TaskletState.Killed, first.State);
-            Assert.Equal(1, lk.WaitingCount);
-            lk.Release();
-            await second;
-            Assert.False(lk.IsLocked);
-        });
-    }
-
-    [Fact]
     public void ReleaseRacingAKill_HandsTheLockToTheNextWaiter()
     {
         Run(async () =>
@@ -157,55 +66,6 @@ public class AsyncLockTests
             Assert.Contains("locked by " + second.Describe(), lk.ToString());
             await second;
             await first.JoinAsync();
-            Assert.False(lk.IsLocked);
-        });
-    }
-
-    [Fact]
-    public void KillAfterTheHandoff_KeepsTheLock_UntilTheUsingBlockReleasesIt()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            await lk.AcquireAsync();
-            var log = new List<string>();
-            var first = Tasklet.Spawn(async () =>
-            {
-                using (await lk.LockAsync())
-                {
-                    log.Add("got it");
-                    await Tasklet.Yield(); // the kill lands here
-                    log.Add("not reached");
-                }
-            });
-            var second = Tasklet.Spawn(async () => { using (await lk.LockAsync()) log.Add("second"); });
-            await Tasklet.Yield();
-            lk.Release();   // handed to first ...
-            first.Kill();   // ... which is killed before it runs
-            await first.JoinAsync();
-            await second;
-            Assert.Equal(["got it", "second"], log);
-            Assert.False(lk.IsLocked);
-        });
-    }
-
-    [Fact]
-    public void ExpiredScope_AtTheWait_ThrowsTimeout_AndHoldsNothing()
-    {
-        Run(async () =>
-        {
-            var lk = new AsyncLock();
-            await lk.AcquireAsync();
-            await Tasklet.Spawn(async () =>
-            {
-                await Assert.ThrowsAsync<TimeoutException>(async () =>
-                {
-                    using (CancelScope.FailAfter(Ms(2))) await lk.LockAsync();
-                });
-                Assert.False(await CancelScope.MoveOnAfterAsync(Ms(2), async () => { await lk.AcquireAsync(); }));
-            });
-            Assert.Equal(0, lk.WaitingCount);
-            lk.Release();
             Assert.False(lk.IsLocked);
         });
     }

@@ -144,7 +144,7 @@ public class HttpSessionTimeoutTests
             var first = Tasklet.Spawn(async () => (await http.GetAsync(server.Url())).Text);
             await received.WaitAsync();
             var waiter = Tasklet.Spawn(async () => (await http.GetAsync(server.Url())).Text);
-            await Tasklet.Yield(); // the waiter parks in the pool
+            await Tasklet.WaitAllParkedAsync(); // the waiter parks in the pool
             waiter.Kill();
             await waiter.JoinAsync();
             release.Set();

@@ -30,7 +30,7 @@ internal sealed class RawHttpServer : IAsyncDisposable
     {
         _handler = handler;
         _tls = tls;
-        _server = TcpStreamTests.Listen();
+        _server = ConnectedPair.Listen();
         _serving = Tasklet.Spawn(() => _server.ServeAsync(ServeAsync), "raw http server");
     }
 
@@ -60,7 +60,7 @@ internal sealed class RawHttpServer : IAsyncDisposable
         {
             if (_tls)
             {
-                await using var tls = await TlsStream.AuthenticateAsServerAsync(tcp, TlsStreamTests.s_certificate.Value);
+                await using var tls = await TlsStream.AuthenticateAsServerAsync(tcp, TestCertificate.Lazy.Value);
                 await ExchangesAsync(tls, id);
             }
             else
@@ -128,5 +128,5 @@ internal sealed class RawHttpServer : IAsyncDisposable
     };
 
     /// <summary>Client TLS options that trust the test certificate.</summary>
-    public static SslClientAuthenticationOptions TrustingTls() => TlsStreamTests.Trusting();
+    public static SslClientAuthenticationOptions TrustingTls() => TestCertificate.Trusting();
 }

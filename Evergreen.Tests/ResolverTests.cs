@@ -132,7 +132,7 @@ public class ResolverTests(ITestOutputHelper output)
         {
             int before = DnsRequests.Outstanding;
             var resolving = Tasklet.Spawn(() => Resolver.ResolveAsync(Unresolvable).AsTask(), "resolving");
-            await Tasklet.Yield(); // it starts the lookup and parks
+            await Tasklet.WaitAllParkedAsync(); // it starts the lookup and parks
             Assert.Equal(TaskletState.Parked, resolving.State);
             Assert.Contains("getaddrinfo of 'no.such.host.invalid'", resolving.WaitingOn);
             Assert.Equal(before + 1, DnsRequests.Outstanding);

@@ -259,7 +259,7 @@ public class TaskGroupTests
                 children.Add(group.SpawnTasklet(() => Tasklet.Sleep(Forever).AsTask()));
                 await Tasklet.Sleep(Forever);
             }, "parent");
-            await Tasklet.Sleep(Ms(5));
+            await Tasklet.WaitAllParkedAsync();
             parent.Kill();
             await Assert.ThrowsAsync<TaskletKilledException>(async () => await parent);
             Assert.All(children, c => Assert.Equal(TaskletState.Killed, c.State));
@@ -286,7 +286,7 @@ public class TaskGroupTests
                     }
                 });
             });
-            await Tasklet.Sleep(Ms(5));
+            await Tasklet.WaitAllParkedAsync();
             Assert.Equal("TaskGroup", parent.WaitingOn?.Split(' ')[0]);
             parent.Kill();
             await parent.JoinAsync();

@@ -377,7 +377,7 @@ public class TaskletPoolExecutorTests
                     return 0;
                 });
             }
-            await Tasklet.Yield(); // the two workers have started their calls
+            await Tasklet.WaitAllParkedAsync(); // the two workers have started their calls
             loop.Stop();
         });
         loop.Run();

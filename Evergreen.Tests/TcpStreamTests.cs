@@ -8,18 +8,13 @@ using static Evergreen.Tests.TestLoop;
 
 namespace Evergreen.Tests;
 
+/// <summary>What is TCP's own (connect, listen, servers, options, scale); what every IOStream does is in IOStreamConformanceTests.</summary>
 public partial class TcpStreamTests
 {
     private static readonly IPEndPoint AnyLoopbackPort = new(IPAddress.Loopback, 0);
 
     /// <summary>A listening server on 127.0.0.1 and an ephemeral port.</summary>
-    internal static TcpServer Listen(IPEndPoint? at = null)
-    {
-        var server = new TcpServer();
-        server.Bind(at ?? AnyLoopbackPort);
-        server.Listen();
-        return server;
-    }
+    internal static TcpServer Listen(IPEndPoint? at = null) => ConnectedPair.Listen(at);
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 
@@ -44,34 +39,6 @@ public partial class TcpStreamTests
             }
             await client.ShutdownAsync();
             Assert.Null(await client.ReadLineAsync()); // the server saw the end and closed
-            await serving;
-        });
-    }
-
-    [Fact]
-    public void HalfClose_ThePeerReadsTheEnd_AndCanStillWriteBack()
-    {
-        Run(async () =>
-        {
-            await using var server = Listen();
-            var serving = Tasklet.Spawn(async () =>
-            {
-                await using var conn = await server.AcceptAsync();
-                var all = new MemoryStream();
-                var chunk = new byte[1024];
-                int n;
-                while ((n = await conn.ReadAsync(chunk)) > 0) all.Write(chunk, 0, n);
-                Assert.Equal(0, await conn.ReadAsync(chunk)); // the end stays the end
-                await conn.WriteAsync(Bytes($"got {all.Length} bytes"));
-            });
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            await client.WriteAsync(new byte[5000]);
-            await client.ShutdownAsync();
-            await Assert.ThrowsAsync<InvalidOperationException>(async () => await client.WriteAsync(new byte[1]));
-            var reply = new byte[100];
-            int got = 0, r;
-            while ((r = await client.ReadAsync(reply.AsMemory(got))) > 0) got += r;
-            Assert.Equal("got 5000 bytes", Encoding.UTF8.GetString(reply, 0, got));
             await serving;
         });
     }
@@ -129,35 +96,6 @@ public partial class TcpStreamTests
             await server.CloseAsync(TimeSpan.Zero);
             await serving;
             Assert.True(returned);
-        });
-    }
-
-    [Fact]
-    public void ReadHelpers_KeepWhatTheyDoNotConsume()
-    {
-        Run(async () =>
-        {
-            await using var server = Listen();
-            var writer = Tasklet.Spawn(async () =>
-            {
-                await using var conn = await server.AcceptAsync();
-                await conn.WriteAsync(Bytes("alpha||beta\r\nHEAD 42;tail-of-the-stream"));
-            });
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            Assert.Equal("alpha||", Encoding.ASCII.GetString(await client.ReadUntilAsync(Bytes("||"), 100)));
-            Assert.Equal("beta", await client.ReadLineAsync());
-            Assert.Equal("HEAD 42;", Encoding.ASCII.GetString(await client.ReadUntilRegexAsync(new Regex(@"[A-Z]+ \d+;"), 100)));
-            var tooLong = await Assert.ThrowsAsync<InvalidDataException>(async () => await client.ReadUntilAsync(Bytes("#"), 4));
-            Assert.Contains("within 4 bytes", tooLong.Message);
-            var exact = new byte[4];
-            await client.ReadExactlyAsync(exact);
-            Assert.Equal("tail", Encoding.ASCII.GetString(exact)); // nothing was lost by the failed read
-            await writer;
-            var ended = await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadUntilAsync(Bytes("#"), 100));
-            Assert.Contains("ended before the delimiter", ended.Message);
-            Assert.Equal("-of-the-stream", await client.ReadLineAsync()); // the last, unterminated line
-            Assert.Null(await client.ReadLineAsync());
-            await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReadExactlyAsync(new byte[1]));
         });
     }
 
@@ -434,33 +372,6 @@ public partial class TcpStreamTests
     }
 
     [Fact]
-    public void KillingAReader_KeepsTheBytesForTheNextRead()
-    {
-        Run(async () =>
-        {
-            await using var server = Listen();
-            TcpConnection? conn = null;
-            var accepting = Tasklet.Spawn(async () => { conn = await server.AcceptAsync(); });
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            await accepting;
-            var reader = Tasklet.Spawn(async () => await client.ReadLineAsync());
-            await conn!.WriteAsync(Bytes("part"));
-            await Tasklet.Sleep(Ms(10));
-            reader.Kill();
-            await reader.JoinAsync();
-            Assert.Equal(TaskletState.Killed, reader.State);
-            await conn.WriteAsync(Bytes("ial\n"));
-            Assert.Equal("partial", await client.ReadLineAsync());
-            using (CancelScope.FailAfter(Ms(20)))
-            {
-                await Assert.ThrowsAsync<TimeoutException>(async () => await client.ReadAsync(new byte[1]));
-            }
-            await conn.DisposeAsync();
-            Assert.Equal(0, await client.ReadAsync(new byte[1]));
-        });
-    }
-
-    [Fact]
     public void AConnectCutShort_ClosesItsSocket()
     {
         Run(async () =>
@@ -471,51 +382,6 @@ public partial class TcpStreamTests
                 await Assert.ThrowsAsync<TimeoutException>(async () => await TcpStream.ConnectAsync(server.LocalEndPoint!));
             }
             await Tasklet.Sleep(Ms(10)); // the cancelled connect's callback has come and gone
-        });
-    }
-
-    [Fact]
-    public void ClosingAStream_WakesItsReader_WithObjectDisposed()
-    {
-        Run(async () =>
-        {
-            await using var server = Listen();
-            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync());
-            var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            await using var conn = await accepting;
-            var reader = Tasklet.Spawn(async () => await client.ReadAsync(new byte[10]));
-            await Tasklet.Sleep(Ms(5));
-            client.Close();
-            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await reader);
-            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.ReadAsync(new byte[1]));
-            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.WriteAsync(new byte[1]));
-            await client.DisposeAsync();
-        });
-    }
-
-    [Fact]
-    public void AsStream_WorksUnderStreamReaderAndStreamWriter()
-    {
-        Run(async () =>
-        {
-            await using var server = Listen();
-            var serving = Tasklet.Spawn(async () =>
-            {
-                await using var conn = await server.AcceptAsync();
-                using var reader = new StreamReader(conn.AsStream(), Encoding.UTF8, leaveOpen: true);
-                await using var writer = new StreamWriter(conn.AsStream(), new UTF8Encoding(false), leaveOpen: true) { AutoFlush = true };
-                while (await reader.ReadLineAsync() is { } line) await writer.WriteLineAsync($"[{line}]");
-            });
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            var stream = client.AsStream();
-            Assert.Same(stream, client.AsStream());
-            Assert.Throws<NotSupportedException>(() => stream.Read(new byte[1], 0, 1));
-            await stream.WriteAsync(Bytes("one\ntwo\n"));
-            using var lines = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
-            Assert.Equal("[one]", await lines.ReadLineAsync());
-            Assert.Equal("[two]", await lines.ReadLineAsync());
-            await client.ShutdownAsync();
-            await serving;
         });
     }
 
@@ -630,10 +496,8 @@ public partial class TcpStreamTests
     {
         Run(async () =>
         {
-            await using var server = Listen();
-            var accepting = Tasklet.Spawn(async () => await server.AcceptAsync());
-            await using var client = await TcpStream.ConnectAsync(server.LocalEndPoint!);
-            await using var conn = await accepting;
+            await using var pair = await ConnectedPair.OpenAsync();
+            var client = pair.Client;
             Assert.True(client.NoDelay);
             client.NoDelay = false;
             Assert.False(client.NoDelay);

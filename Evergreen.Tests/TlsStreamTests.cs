@@ -11,28 +11,11 @@ namespace Evergreen.Tests;
 
 public class TlsStreamTests
 {
-    /// <summary>A self-signed certificate for localhost and 127.0.0.1, with its private key.</summary>
-    internal static readonly Lazy<X509Certificate2> s_certificate = new(() =>
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
-    });
+    /// <summary>The test certificate (TestCertificate.cs, shared with RawHttpServer).</summary>
+    internal static Lazy<X509Certificate2> s_certificate => TestCertificate.Lazy;
 
-    /// <summary>Client options that trust the test certificate (and nothing else), validation otherwise on.</summary>
-    internal static SslClientAuthenticationOptions Trusting(string? targetHost = null)
-    {
-        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-        policy.CustomTrustStore.Add(s_certificate.Value);
-        return new SslClientAuthenticationOptions { TargetHost = targetHost, CertificateChainPolicy = policy };
-    }
+    /// <summary>Client options that trust the test certificate.</summary>
+    internal static SslClientAuthenticationOptions Trusting(string? targetHost = null) => TestCertificate.Trusting(targetHost);
 
     private static Tasklet ServeTls(TcpServer server, Func<TlsStream, Task> handler) => Tasklet.Spawn(async () =>
     {

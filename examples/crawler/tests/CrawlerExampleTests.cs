@@ -16,13 +16,13 @@ public partial class CrawlerExampleTests
     /// <summary>The crawler as built next to the tests (same configuration), found from the repository root.</summary>
     private static string CrawlerDll()
     {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // .../Evergreen.Tests/bin/<Config>/<tfm>/
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory); // .../examples/crawler/tests/bin/<Config>/<tfm>/
         string tfm = testDir.Name, config = testDir.Parent!.Name;
         var root = testDir;
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Evergreen.sln"))) root = root.Parent;
         Assert.NotNull(root);
         string dll = Path.Combine(root!.FullName, "examples", "crawler", "bin", config, tfm, "crawler.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: Evergreen.Tests.csproj references the example so that dotnet test builds it; was that reference removed?");
+        Assert.True(File.Exists(dll), $"{dll} is missing: Crawler.Tests.csproj references the example so that dotnet test builds it; was that reference removed?");
         return dll;
     }
 

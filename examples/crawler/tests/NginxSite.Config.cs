@@ -50,7 +50,7 @@ internal sealed partial class NginxSite
         if (build.Has("http_uwsgi")) temps.Add($"uwsgi_temp_path {temp}/uwsgi;");
         if (build.Has("http_scgi")) temps.Add($"scgi_temp_path {temp}/scgi;");
         return $$"""
-            # Written by Evergreen.Tests/NginxSite.cs for one test; nothing here touches /etc or /var.
+            # Written by examples/crawler/tests/NginxSite.cs for one test; nothing here touches /etc or /var.
             daemon off;
             master_process off;
             worker_processes 1;
