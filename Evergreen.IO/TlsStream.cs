@@ -18,6 +18,7 @@
 
 using System.Net;
 using System.Net.Security;
+using System.Runtime.ExceptionServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
@@ -201,6 +202,13 @@ public sealed class TlsStream : IOStream
             int n = await _ssl.ReadAsync(_buffer.AsMemory(_end, free));
             if (n == 0) _eof = true;
             else _end += n;
+        }
+        catch (IOException e) when (e.InnerException is TaskletExit or ObjectDisposedException or TimeoutException)
+        {
+            // SslStream wraps whatever its inner stream's read threw: a kill, a closed stream, an
+            // expired CancelScope (the TCP read takes no timeout of its own) ended the park under
+            // it. Those are not I/O errors: the waiter gets them as every other stream's does.
+            ExceptionDispatchInfo.Throw(e.InnerException!);
         }
         catch (Exception e) when (e is IOException or AuthenticationException && !_closed)
         {

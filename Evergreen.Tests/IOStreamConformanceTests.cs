@@ -27,14 +27,6 @@ public abstract class IOStreamConformanceTests
     /// <summary>Opens a connected pair (in a tasklet); both ends are ready to read and write.</summary>
     protected abstract Task<StreamPair> OpenPairAsync();
 
-    /// <summary>
-    /// False where the stream does not yet hold the rule for a read that is killed or closed
-    /// under it (the kill ends the reader as killed and keeps the bytes; a close wakes it with
-    /// <see cref="ObjectDisposedException"/>): the scenario then pins today's behaviour instead,
-    /// so a fix shows up as a failing test to flip, not as nothing.
-    /// </summary>
-    protected virtual bool AbortedReadsFollowTheRule => true;
-
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
@@ -133,23 +125,11 @@ public abstract class IOStreamConformanceTests
         {
             await using var pair = await OpenPairAsync();
             var client = pair.Client;
-            IOException? wrapped = null;
-            var reader = Tasklet.Spawn(async () =>
-            {
-                try { await client.ReadLineAsync(); }
-                catch (IOException e) when (!AbortedReadsFollowTheRule) { wrapped = e; }
-            });
+            var reader = Tasklet.Spawn(async () => await client.ReadLineAsync());
             await pair.Server.WriteAsync(Bytes("part"));
             await Tasklet.Sleep(Ms(10)); // the bytes arrive (I/O: not what WaitAllParkedAsync waits for)
             reader.Kill();
             await reader.JoinAsync();
-            if (!AbortedReadsFollowTheRule)
-            {
-                // Today: SslStream wraps the kill in an IOException (the reader would fail, not be
-                // killed), and the stream is not read again.
-                Assert.IsType<TaskletExit>(wrapped?.InnerException);
-                return;
-            }
             Assert.True(reader.State == TaskletState.Killed, $"{reader.State}: {reader.Exception}");
             await pair.Server.WriteAsync(Bytes("ial\n"));
             Assert.Equal("partial", await client.ReadLineAsync());
@@ -174,8 +154,6 @@ public abstract class IOStreamConformanceTests
             client.Close();
             Assert.True(client.IsClosed);
             var e = await Record.ExceptionAsync(async () => await reader);
-            // Today SslStream wraps the ObjectDisposedException of the TCP read in an IOException.
-            if (!AbortedReadsFollowTheRule) e = Assert.IsType<IOException>(e).InnerException;
             Assert.True(e is ObjectDisposedException, e?.ToString());
             await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.ReadAsync(new byte[1]));
             await Assert.ThrowsAsync<ObjectDisposedException>(async () => await client.WriteAsync(new byte[1]));
@@ -238,8 +216,6 @@ public class TcpStreamConformanceTests : IOStreamConformanceTests
 /// <summary>The IOStream suite over TlsStream: a handshake with the test certificate over a loopback <see cref="ConnectedPair"/>.</summary>
 public class TlsStreamConformanceTests : IOStreamConformanceTests
 {
-    /// <summary>Not yet: a killed or closed read surfaces as SslStream's IOException (reported on issue 12; TlsStream is the IO area's).</summary>
-    protected override bool AbortedReadsFollowTheRule => false;
 
     protected override async Task<StreamPair> OpenPairAsync()
     {
