@@ -22,15 +22,7 @@ public abstract partial class Future
     internal int WaiterCount => _waiters.Count;
 
     /// <summary>How many internal hooks are attached (tests: a wait leaves none behind).</summary>
-    internal int HookCount
-    {
-        get
-        {
-            int n = 0;
-            for (var h = _hooks; h is not null; h = h.Next) n++;
-            return n;
-        }
-    }
+    internal int HookCount => _hooks.Count;
 
     internal TimeoutException TimeoutError(TimeSpan? timeout) =>
         new($"{this} was not done within {Describe(timeout)}");
@@ -39,30 +31,24 @@ public abstract partial class Future
     {
         Debug.Assert(_state < State.Succeeded && hook.Future is null);
         hook.Future = this;
-        hook.Prev = null;
-        hook.Next = _hooks;
-        if (_hooks is not null) _hooks.Prev = hook;
-        _hooks = hook;
+        _hooks.AddLast(hook);
     }
 
     internal void RemoveHook(FutureHook hook)
     {
         if (!ReferenceEquals(hook.Future, this)) return;
-        if (hook.Prev is null) _hooks = hook.Next; else hook.Prev.Next = hook.Next;
-        if (hook.Next is not null) hook.Next.Prev = hook.Prev;
+        _hooks.Remove(hook);
         hook.Future = null;
-        hook.Prev = hook.Next = null;
     }
 }
 
 /// <summary>
 /// An internal listener on one future (Futures.WaitAsync, AsCompleted): a node of the future's
-/// intrusive hook list, told synchronously when the future is done. O(1) to add and remove.
+/// hook list (the one WaitList), told synchronously, in the order hooked, when the future is done.
 /// </summary>
-internal abstract class FutureHook
+internal abstract class FutureHook : WaitNode
 {
     internal Future? Future;      // set while hooked
-    internal FutureHook? Prev, Next;
 
     /// <summary>Called on the loop thread by the call that completes the future; must not throw or run user code.</summary>
     internal abstract void OnDone(Future future);

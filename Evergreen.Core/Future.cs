@@ -47,7 +47,7 @@ public abstract partial class Future
     private Exception? _error;          // the failure, or the FutureCanceledException
     private Tasklet? _killedWorker;     // the executor worker whose kill failed the call
     private WaitList<WaitNode> _waiters; // the waits in ResultAsync and MapAsync (IFutureWaiter nodes)
-    private FutureHook? _hooks;         // internal listeners (WaitAsync, AsCompleted)
+    private WaitList<FutureHook> _hooks; // internal listeners (WaitAsync, AsCompleted)
     private List<Action<Future>>? _callbacks;
     private readonly Executor? _executor;
 
@@ -286,15 +286,10 @@ public abstract partial class Future
         _state = state;
         _error = error;
         while (_waiters.TakeFirst() is { } waiter) ((IFutureWaiter)waiter).OnFutureDone();
-        var hook = _hooks;
-        _hooks = null;
-        while (hook is not null)
+        while (_hooks.TakeFirst() is { } hook)
         {
-            var next = hook.Next;
             hook.Future = null;
-            hook.Prev = hook.Next = null;
             hook.OnDone(this);
-            hook = next;
         }
         if (_callbacks is not null) ScheduleCallbacks();
     }
