@@ -115,7 +115,7 @@ internal sealed class HttpOriginPool
         Debug.Assert(_loop.CheckAccess() && !_idle.Contains(connection));
         if (reusable && !_disposed && connection.CanReuse)
         {
-            connection.IdleSince = Stopwatch.GetTimestamp();
+            connection.IdleSince = _loop.Time;
             _idle.Add(connection);
             ArmSweep();
         }
@@ -156,19 +156,12 @@ internal sealed class HttpOriginPool
 
     // --- idle timeout ------------------------------------------------------------------------------
 
-    /// <summary><paramref name="span"/> in Stopwatch ticks, clamped so that adding it to now cannot overflow.</summary>
-    private static long ClockTicks(TimeSpan span)
-    {
-        double ticks = span.Ticks * (Stopwatch.Frequency / (double)TimeSpan.TicksPerSecond);
-        return ticks >= long.MaxValue / 4 ? long.MaxValue / 4 : (long)ticks;
-    }
-
     private void ArmSweep()
     {
         if (_sweep is not null || _idle.Count == 0 || _disposed) return;
-        long due = _idle[0].IdleSince + ClockTicks(_session.Options.IdleTimeout);
-        long wait = Math.Max(0, due - Stopwatch.GetTimestamp());
-        _sweep = _loop.CallLater(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency), _sweepAction);
+        var idleFor = _loop.Time - _idle[0].IdleSince;
+        var wait = _session.Options.IdleTimeout - idleFor; // no overflow: idleFor is small and positive
+        _sweep = _loop.CallLater(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, _sweepAction);
     }
 
     /// <summary>The idle timer: closes the connections idle for IdleTimeout (and any the server closed).</summary>
@@ -176,8 +169,8 @@ internal sealed class HttpOriginPool
     {
         _sweep = null;
         if (_disposed) return;
-        long now = Stopwatch.GetTimestamp();
-        long timeout = ClockTicks(_session.Options.IdleTimeout);
+        var now = _loop.Time;
+        var timeout = _session.Options.IdleTimeout;
         int kept = 0;
         for (int i = 0; i < _idle.Count; i++)
         {

@@ -33,8 +33,8 @@ internal sealed class HttpSessionConnection
     /// <summary>How many responses the connection has carried; more than 0 means a request on it reuses it.</summary>
     public int Exchanges { get; set; }
 
-    /// <summary>When it was put back into the idle list (loop ticks).</summary>
-    public long IdleSince { get; set; }
+    /// <summary>When it was put back into the idle list (the loop's clock, EventLoop.Time).</summary>
+    public TimeSpan IdleSince { get; set; }
 
     /// <summary>
     /// Whether an idle connection can carry another request: open, the server has not closed it
