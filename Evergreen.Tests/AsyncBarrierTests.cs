@@ -163,15 +163,19 @@ public class AsyncBarrierTests
     }
 
     [Fact]
-    public void Timeout_OfOneWaiter_BreaksTheBarrierForAll()
+    public void Timeout_OfOneWaiter_ThrowsTimeoutExceptionToIt_AndBreaksTheBarrierForAll()
     {
         Run(async () =>
         {
             var barrier = new AsyncBarrier(3);
             var patient = Arrive(barrier);
             await Tasklet.Yield();
-            var e = await Assert.ThrowsAsync<BrokenBarrierException>(async () => await barrier.WaitAsync(Ms(3)));
-            Assert.Contains("timed out", e.Message);
+            // The timeout rule: the party whose own timeout passed gets a TimeoutException, which
+            // says it broke the barrier; the others get BrokenBarrierException.
+            var e = await Assert.ThrowsAsync<TimeoutException>(async () => await barrier.WaitAsync(Ms(3)));
+            Assert.Contains("AsyncBarrier #", e.Message);
+            Assert.Contains("timed out after 3 ms", e.Message);
+            Assert.Contains("broke the barrier", e.Message);
             Assert.True(barrier.IsBroken);
             var other = Assert.IsType<BrokenBarrierException>(await patient);
             Assert.Contains("stopped waiting", other.Message);
@@ -187,7 +191,7 @@ public class AsyncBarrierTests
         Run(async () =>
         {
             var barrier = new AsyncBarrier(2);
-            await Assert.ThrowsAsync<BrokenBarrierException>(async () => await barrier.WaitAsync(TimeSpan.Zero));
+            await Assert.ThrowsAsync<TimeoutException>(async () => await barrier.WaitAsync(TimeSpan.Zero));
             Assert.True(barrier.IsBroken);
         });
     }

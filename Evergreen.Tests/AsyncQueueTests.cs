@@ -233,6 +233,21 @@ public class AsyncQueueTests
     }
 
     [Theory, InlineData("fifo"), InlineData("lifo"), InlineData("priority")]
+    public void QueueTimeouts_AreTimeoutExceptions_ByTheOneTimeoutRule(string kind)
+    {
+        Run(async () =>
+        {
+            var q = Make(kind, 1);
+            TimeoutException empty = await Assert.ThrowsAnyAsync<TimeoutException>(async () => await q.GetAsync(Ms(1)));
+            Assert.IsType<QueueEmptyException>(empty);
+            await q.PutAsync(1);
+            TimeoutException full = await Assert.ThrowsAnyAsync<TimeoutException>(async () => await q.PutAsync(2, Ms(1)));
+            Assert.IsType<QueueFullException>(full);
+            Assert.Equal(1, await q.GetAsync());
+        });
+    }
+
+    [Theory, InlineData("fifo"), InlineData("lifo"), InlineData("priority")]
     public void PutAsync_TimesOut_WithQueueFull_AndPutsNothing(string kind)
     {
         Run(async () =>
