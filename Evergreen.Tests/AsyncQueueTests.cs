@@ -381,7 +381,7 @@ public class AsyncQueueTests
             await Tasklet.Yield();
             getter.Unpark(); // not the queue's doing
             var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await getter);
-            Assert.Contains("by something other than the queue", e.Message);
+            Assert.Contains("by something other than the operation", e.Message); // the one base's message
             Assert.Equal(0, q.WaitingGetters);
             q.TryPut(1);
             Assert.Equal(1, q.Count);
