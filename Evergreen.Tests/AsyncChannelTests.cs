@@ -658,7 +658,7 @@ public class AsyncChannelTests
             Assert.Equal(0, ch.WaitingReceivers);
             Assert.False(ch.TrySend(1)); // no ghost receiver is left to take it
             await Assert.ThrowsAsync<TimeoutException>(async () => await ch.ReceiveAsync(TimeSpan.Zero));
-            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.ReceiveAsync(Ms(-1)); });
+            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.ReceiveAsync(Ms(-5)); });
 
             var sender = Tasklet.Spawn(async () => await ch.SendAsync(7));
             Assert.Equal(7, await ch.ReceiveAsync(TimeSpan.FromSeconds(30))); // in time: the value
@@ -684,7 +684,7 @@ public class AsyncChannelTests
             Assert.Equal(0, ch.WaitingSenders);
             Assert.Equal(capacity, ch.Count);
             await Assert.ThrowsAsync<TimeoutException>(async () => await ch.SendExceptionAsync(new InvalidOperationException("x"), TimeSpan.Zero));
-            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.SendAsync(3, Ms(-1)); });
+            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.SendAsync(3, Ms(-5)); });
             if (capacity > 0) Assert.Equal(1, await ch.ReceiveAsync(TimeSpan.Zero));
             Assert.False(ch.TryReceive(out _)); // the timed-out sends handed nothing over
 
