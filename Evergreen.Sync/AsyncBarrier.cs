@@ -7,24 +7,22 @@
 // needed: nothing of the old generation is left when the last party returns.
 //
 // Breaking is the delicate part. Python breaks the barrier when a waiter times out; here any end
-// of a park that is not our wake-up (its own timeout, a kill, an expired cancel scope) goes through
-// AbortPark, and AbortPark breaks the barrier there and then: it removes the leaver and wakes every
-// other waiter with a BrokenBarrierException. Breaking later, when the leaver resumes, would let
-// a party arriving in between count the leaver and release a generation that is one short.
+// of a park that is not our wake-up (its own timeout, a kill, an expired cancel scope) recalls the
+// waiter (ParkedOperation.TryRecall), and the recall breaks the barrier there and then: it removes
+// the leaver and wakes every other waiter with a BrokenBarrierException. Breaking later, when the
+// leaver resumes, would let a party arriving in between count the leaver and release a generation
+// that is one short. The leaver itself gets what ended its wait: TaskletExit, the scope's
+// TimeoutException, or for its own timeout a TimeoutException saying it broke the barrier (the
+// one timeout rule, docs/design.md).
 //
-// A waiter needs its index after the wake, so WaitAsync returns a ValueTask<int> over a pooled
-// Waiter node that forwards to the tasklet's own park: the continuation is registered with the
-// park, so the waiter resumes straight from the ready queue. (A PoolingAsyncValueTaskMethodBuilder
-// method would do the same work, but its completion posts the caller's continuation through the
-// tasklet's SynchronizationContext: a delegate allocated and an extra trip through the ready queue
-// on every park.)
+// A waiter needs its index after the wake, so each is a pooled Waiter, a ParkedOperation<int>
+// queued in a WaitList: WaitAsync returns its ValueTask<int>, and nothing is allocated per wait.
 //
 // Must never: wake a waiter twice (each leaves _waiters as it is woken), run user code from
-// AbortPark (it only unparks), or let a waiter of one generation count in the next (_generation
-// tells the last party whether its action reset or broke the barrier under it).
+// TryRecall (it only completes waiters), or let a waiter of one generation count in the next
+// (_generation tells the last party whether its action reset or broke the barrier under it).
 
 using System.Diagnostics;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
@@ -38,15 +36,15 @@ namespace Evergreen.Sync;
 /// Loop thread only: the barrier binds to the loop of the first thread that uses it.
 /// </summary>
 [DebuggerDisplay("{ToString(),nq} {WaitersDisplay,nq}")]
-public sealed class AsyncBarrier : IParkOwner
+public sealed class AsyncBarrier
 {
     private static int s_lastId;
 
     private readonly int _id = Interlocked.Increment(ref s_lastId);
     private readonly int _parties;
     private readonly Action? _action;
-    private readonly List<Waiter> _waiters;    // this generation's parked waiters, in arrival order
-    private Waiter? _free;                      // pooled nodes, linked through NextFree
+    private WaitList<Waiter> _waiters;          // this generation's parked waiters, in arrival order
+    private WaitList<Waiter> _free;             // pooled nodes
     private LoopAffinity _affinity;
     private int _generation;                    // bumped by every release, reset and break
     private bool _inAction;
@@ -63,7 +61,6 @@ public sealed class AsyncBarrier : IParkOwner
         ArgumentOutOfRangeException.ThrowIfLessThan(parties, 1);
         _parties = parties;
         _action = action;
-        _waiters = new List<Waiter>(Math.Min(parties, 64));
     }
 
     /// <summary>How many tasklets must call <see cref="WaitAsync"/> to pass the barrier. Not a yield point.</summary>
@@ -103,16 +100,17 @@ public sealed class AsyncBarrier : IParkOwner
     /// Arrives at the barrier. Every party but the last parks (a yield point) until the last one
     /// arrives; the last one runs the action and releases them all without yielding (not a yield
     /// point), and so does a call on a broken barrier, which fails at once. A party that leaves
-    /// early breaks the barrier for all: on <paramref name="timeout"/> it gets a
-    /// <see cref="BrokenBarrierException"/>, when killed <see cref="TaskletExit"/>, when a
-    /// <see cref="CancelScope"/> expires <see cref="TimeoutException"/>, and every other waiter a
-    /// <see cref="BrokenBarrierException"/>. A party woken by the release keeps its index even if
+    /// early breaks the barrier for all: when <paramref name="timeout"/> passes it gets a
+    /// <see cref="TimeoutException"/> (saying it broke the barrier), when killed
+    /// <see cref="TaskletExit"/>, when a <see cref="CancelScope"/> expires
+    /// <see cref="TimeoutException"/>, and every other waiter a <see cref="BrokenBarrierException"/>. A party woken by the release keeps its index even if
     /// it is killed before it runs. Allocates nothing in steady state. Await the result at once
     /// (exactly once): the park is registered by the await.
     /// </summary>
-    /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
+    /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/> waits forever. When it passes: <see cref="TimeoutException"/>, and the barrier is broken.</param>
     /// <returns>The arrival index, distinct in each round: 0 for the first to arrive, <see cref="Parties"/>-1 for the last.</returns>
-    /// <exception cref="BrokenBarrierException">The barrier is or became broken (reset, aborted, a waiter left, the action threw), or this wait timed out.</exception>
+    /// <exception cref="BrokenBarrierException">The barrier is or became broken (reset, aborted, another waiter left, the action threw).</exception>
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed (this party broke the barrier), or an enclosing <see cref="CancelScope"/> expired.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">Called from another loop's thread, from the barrier's own action, or outside a tasklet when it would have to wait.</exception>
     public ValueTask<int> WaitAsync(TimeSpan? timeout = null)
@@ -127,13 +125,19 @@ public sealed class AsyncBarrier : IParkOwner
         int index = _waiters.Count;
         if (index + 1 == _parties) return Release(index);
 
-        var me = Tasklet.RequireCurrent("AsyncBarrier.WaitAsync");
-        var park = Tasklet.ParkAsync(this, timeout); // refuses a tasklet already waiting, before it joins
-        var waiter = _free ?? new Waiter(this);
-        _free = waiter.NextFree;
-        waiter.Start(me, index, timeout, park);
-        _waiters.Add(waiter);
-        return new ValueTask<int>(waiter, waiter.Version);
+        var waiter = _free.TakeFirst() ?? new Waiter(this);
+        ValueTask<int> wait;
+        try
+        {
+            wait = waiter.Park(index, timeout); // refuses a tasklet already waiting, before it joins
+        }
+        catch
+        {
+            _free.AddLast(waiter);
+            throw;
+        }
+        _waiters.AddLast(waiter);
+        return wait;
     }
 
     /// <summary>The last party: run the action, then release the round.</summary>
@@ -163,8 +167,7 @@ public sealed class AsyncBarrier : IParkOwner
             }
         }
         _generation++;
-        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Tasklet!.Unpark();
-        _waiters.Clear();
+        while (_waiters.TakeFirst() is { } w) w.Release();
         return new ValueTask<int>(index);
     }
 
@@ -195,13 +198,10 @@ public sealed class AsyncBarrier : IParkOwner
         Break("it was aborted", null);
     }
 
-    void IParkOwner.AbortPark(Tasklet tasklet)
+    /// <summary>A waiter's park ended early: it leaves, and the barrier breaks for the others.</summary>
+    private void Leave(Waiter waiter, Tasklet tasklet)
     {
-        int i = _waiters.Count - 1;
-        while (i >= 0 && !ReferenceEquals(_waiters[i].Tasklet, tasklet)) i--;
-        if (i < 0) return;
-        _waiters[i].Aborted = true;
-        _waiters.RemoveAt(i);
+        if (!_waiters.Remove(waiter)) return;
         Break($"{tasklet.Describe()} stopped waiting (timed out, killed or cancelled)", null);
     }
 
@@ -216,102 +216,61 @@ public sealed class AsyncBarrier : IParkOwner
     /// <summary>Wakes every waiter with its own exception (one each, so their stack traces stay apart).</summary>
     private void WakeAllBroken(string? message)
     {
-        for (int i = 0; i < _waiters.Count; i++) _waiters[i].Tasklet!.Unpark(Broken(message));
-        _waiters.Clear();
+        while (_waiters.TakeFirst() is { } w) w.Release(Broken(message));
     }
 
     private BrokenBarrierException Broken(string? message = null) =>
         new(message ?? $"{this}: the barrier is broken because {_brokenBy} (Reset it to use it again).", _brokenCause);
 
-    private string WaitersDisplay => _waiters.Count == 0 ? "" : "waiters: " + string.Join(", ", _waiters.Select(w => w.Tasklet!.Describe()));
+    private string WaitersDisplay
+    {
+        get
+        {
+            if (_waiters.IsEmpty) return "";
+            var names = new List<string>();
+            foreach (var w in _waiters) names.Add(w.Tasklet!.Describe());
+            return "waiters: " + string.Join(", ", names);
+        }
+    }
 
     /// <summary>Names the barrier and its state, e.g. "AsyncBarrier #2 (1 of 3 waiting)": what deadlock reports print.</summary>
     public override string ToString() =>
         $"AsyncBarrier #{_id} ({(_brokenBy is not null ? $"broken, {_parties} parties" : $"{_waiters.Count} of {_parties} waiting")})";
 
-    /// <summary>
-    /// One parked party: its index, and the source of the ValueTask WaitAsync returned, which forwards to
-    /// the tasklet's park. Pooled by the barrier; back in the pool once its result is read.
-    /// </summary>
-    private sealed class Waiter : IValueTaskSource<int>
+    /// <summary>One parked party and its index. Pooled by the barrier; back in the pool once its result is read.</summary>
+    private sealed class Waiter(AsyncBarrier barrier) : ParkedOperation<int>
     {
-        private readonly AsyncBarrier _barrier;
-        private readonly Action _onParkEnded;
-        private ValueTask<bool> _park;
-        private Action<object?>? _continuation;
-        private object? _state;
         private int _index;
         private TimeSpan? _timeout;
 
-        internal Waiter(AsyncBarrier barrier)
-        {
-            _barrier = barrier;
-            _onParkEnded = OnParkEnded;
-        }
+        internal Tasklet? Tasklet => Waiter;
 
-        internal Tasklet? Tasklet;
-        internal Waiter? NextFree;
-        internal bool Aborted;          // its park was ended by AbortPark (timeout, kill, scope)
-        internal short Version;         // the token of the ValueTask handed out; bumped on reuse
-
-        internal void Start(Tasklet tasklet, int index, TimeSpan? timeout, ValueTask<bool> park)
+        internal ValueTask<int> Park(int index, TimeSpan? timeout)
         {
-            Tasklet = tasklet;
+            var wait = ParkAsync("AsyncBarrier.WaitAsync", timeout);
             _index = index;
             _timeout = timeout;
-            _park = park;
-            Aborted = false;
+            return wait;
         }
 
-        public ValueTaskSourceStatus GetStatus(short token)
+        /// <summary>Releases the party with its index.</summary>
+        internal void Release() => Complete();
+
+        /// <summary>Releases the party with <paramref name="error"/> (the barrier broke).</summary>
+        internal void Release(Exception error) => Complete(error);
+
+        protected override int Finish(bool completed) => completed
+            ? _index
+            : throw new TimeoutException($"{barrier}: the wait timed out after {Timeouts.Describe(_timeout!.Value)}, which broke the barrier for every other party.");
+
+        protected override bool TryRecall()
         {
-            CheckToken(token);
-            if (!_park.IsCompleted) return ValueTaskSourceStatus.Pending;
-            return Aborted || _park.IsFaulted ? ValueTaskSourceStatus.Faulted : ValueTaskSourceStatus.Succeeded;
+            barrier.Leave(this, Waiter!);
+            return true;
         }
 
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        {
-            CheckToken(token);
-            _continuation = continuation;
-            _state = state;
-            // Registers with the tasklet's park as the core's own awaiters do: an Action continuation
-            // travels through the park's first, always-known delegate slot, so it never allocates.
-            // (_park.GetAwaiter().UnsafeOnCompleted would go through the runtime's delegate, which
-            // the park must learn, and pays 32 B per park once its small table of them is full.)
-            Tasklet!.RegisterAction(_onParkEnded);
-        }
+        protected override void OnIdle() => barrier._free.AddLast(this);
 
-        private void OnParkEnded()
-        {
-            var continuation = _continuation!;
-            var state = _state;
-            _continuation = null;
-            _state = null;
-            continuation(state);
-        }
-
-        public int GetResult(short token)
-        {
-            CheckToken(token);
-            var park = _park;
-            int index = _index;
-            var timeout = _timeout;
-            _park = default;
-            Tasklet = null;
-            Version++;
-            NextFree = _barrier._free;
-            _barrier._free = this;
-            if (!park.GetAwaiter().GetResult()) // throws the kill, the scope's timeout or the break
-            {
-                throw new BrokenBarrierException($"{_barrier}: the wait timed out after {Timeouts.Describe(timeout!.Value)}, which broke the barrier for every party.");
-            }
-            return index;
-        }
-
-        private void CheckToken(short token)
-        {
-            if (token != Version) throw new InvalidOperationException("an AsyncBarrier.WaitAsync result was used after it was awaited (await it exactly once).");
-        }
+        public override string ToString() => barrier.ToString();
     }
 }

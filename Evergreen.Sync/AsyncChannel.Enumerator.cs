@@ -1,4 +1,4 @@
-using System.Threading.Tasks.Sources;
+using System.Runtime.ExceptionServices;
 
 namespace Evergreen.Sync;
 
@@ -16,14 +16,13 @@ public sealed partial class AsyncChannel<T>
     }
 
     /// <summary>
-    /// The <c>await foreach</c> enumerator. A parked step is a ValueTask whose source is the
-    /// enumerator, forwarding to its receive waiter: no state machine, no allocation per step.
+    /// The <c>await foreach</c> enumerator. A step that must wait is the enumerator's own
+    /// ParkedOperation, with a receive waiter registered in the channel that fires it (as a select's
+    /// branch does): no state machine, no allocation per step.
     /// </summary>
-    private sealed class Enumerator(AsyncChannel<T> channel, CancellationToken token) : IAsyncEnumerator<T>, IValueTaskSource<bool>
+    private sealed class Enumerator(AsyncChannel<T> channel, CancellationToken token) : ParkedOperation<bool>, IAsyncEnumerator<T>, IChannelWaitOwner
     {
         private Waiter? _node;
-        private short _nodeToken;
-        private short _version;
 
         public T Current { get; private set; } = default!;
 
@@ -31,7 +30,7 @@ public sealed partial class AsyncChannel<T>
         {
             token.ThrowIfCancellationRequested();
             channel._affinity.Check("AsyncChannel.MoveNextAsync");
-            if (_node is not null) throw new InvalidOperationException("an AsyncChannel enumerator moves one step at a time (await MoveNextAsync before calling it again)");
+            if (IsBusy) throw new InvalidOperationException("an AsyncChannel enumerator moves one step at a time (await MoveNextAsync before calling it again)");
             if (channel.TryReceiveCore(out var value, out var error))
             {
                 if (error is not null) return ValueTask.FromException<bool>(error);
@@ -39,37 +38,43 @@ public sealed partial class AsyncChannel<T>
                 return new ValueTask<bool>(true);
             }
             if (channel._closed) return new ValueTask<bool>(false);
-            _node = channel.ParkReceiver("AsyncChannel.MoveNextAsync");
-            _nodeToken = _node.Version;
-            return new ValueTask<bool>(this, ++_version);
+            var wait = ParkAsync("AsyncChannel.MoveNextAsync");
+            _node = channel.Register(this, 0, sender: false, default!);
+            return wait;
         }
 
-        ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => Receive(token).GetStatus(_nodeToken);
+        void IChannelWaitOwner.Fire(int branch) => Complete();
 
-        void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            Receive(token).OnCompleted(continuation, state, _nodeToken, flags);
+        Tasklet? IChannelWaitOwner.ParkedTasklet => Waiter;
 
-        bool IValueTaskSource<bool>.GetResult(short token)
+        protected override bool TryRecall()
         {
-            var receive = Receive(token);
+            if (_node is { } node)
+            {
+                _node = null;
+                channel.Unregister(node);
+            }
+            return true;
+        }
+
+        protected override bool Finish(bool completed)
+        {
+            var node = _node!;
             _node = null;
-            try
+            var value = node.Value;
+            var error = node.Error;
+            channel.Recycle(node);
+            if (error is not null)
             {
-                Current = receive.GetResult(_nodeToken);
-                return true;
+                if (error is AsyncChannelClosedException && channel._closed && channel._count == 0) return false;
+                ExceptionDispatchInfo.Throw(error);
             }
-            catch (AsyncChannelClosedException) when (channel._closed && channel._count == 0)
-            {
-                return false;
-            }
-        }
-
-        private IValueTaskSource<T> Receive(short token)
-        {
-            if (token != _version || _node is null) throw new InvalidOperationException("an AsyncChannel MoveNextAsync result was awaited twice (await it exactly once)");
-            return _node;
+            Current = value;
+            return true;
         }
 
         public ValueTask DisposeAsync() => default;
+
+        public override string ToString() => $"receiving from {channel}";
     }
 }

@@ -1,173 +1,127 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
+
+/// <summary>
+/// A wait that registers channel waiters without parking on them: an <see cref="AsyncSelect"/>
+/// (one per branch) or a channel's <c>await foreach</c> enumerator. The channel that matches one of
+/// them does the hand-off, then fires the owner, which wakes its tasklet.
+/// </summary>
+internal interface IChannelWaitOwner
+{
+    /// <summary>The waiter registered for <paramref name="branch"/> was completed (and has left its channel).</summary>
+    void Fire(int branch);
+
+    /// <summary>The tasklet parked (or about to park) on the owner, or null.</summary>
+    Tasklet? ParkedTasklet { get; }
+}
 
 public sealed partial class AsyncChannel<T>
 {
     private const int MaxPooledWaiters = 16;
-    private Waiter? _free;
-    private int _freeCount;
+    private WaitList<Waiter> _free;
 
     /// <summary>
-    /// One parked send or receive: the owner of its tasklet's park (a kill or timeout takes it out
-    /// of its queue), and for a receive the source of the ValueTask the caller awaits. Pooled by
-    /// the channel. A waiter registered by an <see cref="AsyncSelect"/> has <see cref="Select"/> set
-    /// and is woken through the select instead.
+    /// One send or receive waiting in one of the channel's WaitLists: a ParkedOperation
+    /// (docs/design.md, "The park and its abort protocol") whose ValueTask the caller awaits, or,
+    /// with <see cref="Owner"/> set, a branch of a select or an enumerator step, which parks on its
+    /// own and is fired through it. A recalled wait (kill, scope, timeout) leaves its list before
+    /// anything was handed over. Pooled by the channel.
     /// </summary>
-    internal sealed class Waiter(AsyncChannel<T> channel) : IParkOwner, IValueTaskSource<T>
+    internal sealed class Waiter(AsyncChannel<T> channel) : ParkedOperation<T>
     {
         internal readonly AsyncChannel<T> Channel = channel;
-        internal Waiter? Prev, Next;  // links in a WaiterList, or Next in the free list
-        internal bool Queued;
         internal bool IsSender;
-        internal Tasklet? Tasklet;
-        internal short ParkToken;     // the tasklet's park a receive forwards to
-        internal short Version;       // this node's ValueTask token; bumped on every rent and recycle
         internal T Value = default!;
-        internal Exception? Error;
-        internal AsyncSelect? Select;
+        internal Exception? Error;   // for a send: the exception sent in place of a value
+        internal TimeSpan? Timeout;
+        internal IChannelWaitOwner? Owner;
         internal int Branch;
 
-        void IParkOwner.AbortPark(Tasklet tasklet)
-        {
-            // A kill, a scope or (for a select) a timeout ended the park before anything was handed over.
-            ref var list = ref (IsSender ? ref Channel._senders : ref Channel._receivers);
-            list.Remove(this);
-            if (IsSender) Channel.Recycle(this); // a receive recycles in GetResult, which still needs the node
-        }
+        /// <summary>The tasklet that waits on this waiter, parked or about to park.</summary>
+        internal Tasklet? ParkedBy => Owner is { } owner ? owner.ParkedTasklet : Waiter;
 
-        ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token)
-        {
-            CheckVersion(token);
-            return ((IValueTaskSource<bool>)Tasklet!).GetStatus(ParkToken);
-        }
+        internal ValueTask<T> Receive(string member, TimeSpan? timeout) => ParkAsync(member, timeout);
 
-        void IValueTaskSource<T>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        {
-            CheckVersion(token);
-            ((IValueTaskSource<bool>)Tasklet!).OnCompleted(continuation, state, ParkToken, flags);
-        }
+        internal ValueTask Send(string member, TimeSpan? timeout) => ParkVoidAsync(member, timeout);
 
-        T IValueTaskSource<T>.GetResult(short token)
+        internal void Wake() => Complete();
+
+        internal void Wake(Exception error) => Complete(error);
+
+        protected override T Finish(bool completed)
         {
-            CheckVersion(token);
-            try
+            if (!completed)
             {
-                ((IValueTaskSource<bool>)Tasklet!).GetResult(ParkToken); // throws for a kill or a scope
+                throw new TimeoutException(IsSender
+                    ? $"{Channel.Describe()}: the send timed out after {Timeouts.Describe(Timeout!.Value)} with no receiver and no room: nothing was handed over."
+                    : $"{Channel.Describe()}: the receive timed out after {Timeouts.Describe(Timeout!.Value)} with nothing sent: nothing was taken.");
             }
-            catch
-            {
-                Channel.Recycle(this);
-                throw;
-            }
-            var value = Value;
-            var error = Error;
-            Channel.Recycle(this);
-            if (error is not null) ExceptionDispatchInfo.Throw(error);
-            return value;
+            if (IsSender) return default!;
+            if (Error is { } error) ExceptionDispatchInfo.Throw(error);
+            return Value;
         }
 
-        private void CheckVersion(short token)
+        protected override bool TryRecall()
         {
-            if (token != Version || Tasklet is null)
-            {
-                throw new InvalidOperationException("an AsyncChannel.ReceiveAsync result was awaited twice, or after it completed (await it exactly once)");
-            }
+            Channel.ListOf(IsSender).Remove(this);
+            return true;
         }
+
+        protected override void OnIdle() => Channel.Recycle(this);
 
         /// <inheritdoc/>
         public override string ToString() => IsSender ? $"sending on {Channel}" : $"receiving from {Channel}";
     }
 
-    /// <summary>An intrusive FIFO of waiters.</summary>
-    internal struct WaiterList
+    private ref WaitList<Waiter> ListOf(bool sender)
     {
-        public Waiter? Head;
-        private Waiter? _tail;
-        public int Count;
-
-        public void Append(Waiter w)
-        {
-            Debug.Assert(!w.Queued);
-            w.Prev = _tail;
-            w.Next = null;
-            if (_tail is null) Head = w; else _tail.Next = w;
-            _tail = w;
-            w.Queued = true;
-            Count++;
-        }
-
-        public void Remove(Waiter w)
-        {
-            if (!w.Queued) return;
-            if (w.Prev is null) Head = w.Next; else w.Prev.Next = w.Next;
-            if (w.Next is null) _tail = w.Prev; else w.Next.Prev = w.Prev;
-            w.Prev = w.Next = null;
-            w.Queued = false;
-            Count--;
-        }
+        if (sender) return ref _senders;
+        return ref _receivers;
     }
 
     internal Waiter Rent(bool sender)
     {
-        var w = _free;
-        if (w is null)
-        {
-            w = new Waiter(this);
-        }
-        else
-        {
-            _free = w.Next;
-            w.Next = null;
-            _freeCount--;
-        }
+        var w = _free.TakeFirst() ?? new Waiter(this);
         w.IsSender = sender;
-        w.Version++;
         return w;
     }
 
     internal void Recycle(Waiter w)
     {
-        Debug.Assert(!w.Queued);
-        w.Version++;
-        w.Tasklet = null;
+        Debug.Assert(!ListOf(w.IsSender).Contains(w), "a waiter leaves its list before it is pooled");
         w.Value = default!;
         w.Error = null;
-        w.Select = null;
-        if (_freeCount < MaxPooledWaiters)
-        {
-            w.Next = _free;
-            _free = w;
-            _freeCount++;
-        }
+        w.Owner = null;
+        w.Timeout = null;
+        if (_free.Count < MaxPooledWaiters) _free.AddLast(w);
     }
 
-    /// <summary>Parks a select's waiter in the right queue (the select parks its tasklet itself).</summary>
-    internal Waiter Register(AsyncSelect select, int branch, bool sender, T value)
+    /// <summary>Queues a waiter for a select or an enumerator (which parks its tasklet itself).</summary>
+    internal Waiter Register(IChannelWaitOwner owner, int branch, bool sender, T value)
     {
         var w = Rent(sender);
-        w.Select = select;
+        w.Owner = owner;
         w.Branch = branch;
         w.Value = value;
         if (sender)
         {
-            _senders.Append(w);
+            _senders.AddLast(w);
             NotifyReadable();
         }
         else
         {
-            _receivers.Append(w);
+            _receivers.AddLast(w);
             NotifyWritable();
         }
         return w;
     }
 
-    /// <summary>Takes a select's waiter back (its select fired elsewhere, or was cancelled) and pools it.</summary>
+    /// <summary>Takes an owner's waiter back (its select fired elsewhere, or was cancelled) and pools it.</summary>
     internal void Unregister(Waiter w)
     {
-        if (w.IsSender) _senders.Remove(w); else _receivers.Remove(w);
+        ListOf(w.IsSender).Remove(w);
         Recycle(w);
     }
 }

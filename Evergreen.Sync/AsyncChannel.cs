@@ -15,13 +15,16 @@
 // timed-out waiter leaves its queue before anything was handed to it, so a cancelled send sent
 // nothing and a cancelled receive took nothing.
 //
-// Waiters are pooled nodes (AsyncChannel.Waiter.cs). A parked receive returns a ValueTask whose
-// source is its node, which forwards to the tasklet's park and reads the value on GetResult: no
-// state machine and no allocation per receive. A parked send returns the park itself. A node may
-// also belong to an AsyncSelect, which registers one node per branch and is fired through it.
+// Waiters are pooled ParkedOperations in two WaitLists (AsyncChannel.Waiter.cs). A parked send or
+// receive returns a ValueTask whose source is its node, which reads the value after the park ended:
+// no state machine and no allocation per operation. A node may also belong to an AsyncSelect or an
+// enumerator, which registers it, parks on its own and is fired through it.
 //
 // Must never: wake a waiter without first taking it out of its queue, leave a waiter queued after
 // its park ended, or let a value be both buffered and handed to a receiver.
+//
+// Timeouts follow the one rule (docs/design.md): a send or receive whose own timeout passes throws
+// a TimeoutException, having sent or taken nothing (it was recalled from its list first).
 
 using System.Diagnostics;
 
@@ -45,8 +48,8 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     private readonly Slot[] _buffer;
     private int _head;   // index of the oldest buffered slot
     private int _count;  // buffered slots
-    private WaiterList _senders;
-    private WaiterList _receivers;
+    private WaitList<Waiter> _senders;
+    private WaitList<Waiter> _receivers;
     private bool _closed;
     private LoopAffinity _affinity;
 
@@ -99,39 +102,55 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     /// Sends <paramref name="value"/>. Returns at once (not a yield point) when a receiver is
     /// waiting (it now owns the value) or the buffer has room; otherwise parks (a yield point)
     /// until a receiver takes the value, or for a buffered channel until it moves into the buffer.
-    /// A kill or an expired <see cref="CancelScope"/> while parked sends nothing.
+    /// A kill, an expired <see cref="CancelScope"/> or the timeout while parked sends nothing.
     /// </summary>
+    /// <param name="value">The value.</param>
+    /// <param name="timeout">How long to wait for a receiver (or room); null waits forever. When it passes: <see cref="TimeoutException"/>, and nothing was handed over.</param>
     /// <exception cref="AsyncChannelClosedException">The channel is closed, or was closed while the send waited (nothing was sent).</exception>
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed, or an enclosing <see cref="CancelScope"/> expired, while the send waited (nothing was sent).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="InvalidOperationException">It must park and this is not a tasklet.</exception>
-    public ValueTask SendAsync(T value) => Send(value, null, "AsyncChannel.SendAsync");
+    public ValueTask SendAsync(T value, TimeSpan? timeout = null) => Send(value, null, timeout, "AsyncChannel.SendAsync");
 
     /// <summary>
     /// Sends <paramref name="error"/>, which the receiving <see cref="ReceiveAsync"/> throws
     /// (Evergreen's <c>send_exception</c>). Waits, buffers and is cancelled exactly like
     /// <see cref="SendAsync"/>; a yield point only when it must wait.
     /// </summary>
+    /// <param name="error">The exception to send.</param>
+    /// <param name="timeout">As for <see cref="SendAsync"/>. When it passes: <see cref="TimeoutException"/>, and nothing was handed over.</param>
     /// <exception cref="ArgumentNullException"><paramref name="error"/> is null.</exception>
     /// <exception cref="AsyncChannelClosedException">The channel is closed, or was closed while the send waited.</exception>
-    public ValueTask SendExceptionAsync(Exception error)
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed, or an enclosing <see cref="CancelScope"/> expired, while the send waited.</exception>
+    public ValueTask SendExceptionAsync(Exception error, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(error);
-        return Send(default!, error, "AsyncChannel.SendExceptionAsync");
+        return Send(default!, error, timeout, "AsyncChannel.SendExceptionAsync");
     }
 
-    private ValueTask Send(T value, Exception? error, string member)
+    private ValueTask Send(T value, Exception? error, TimeSpan? timeout, string member)
     {
         _affinity.Check(member);
+        Timeouts.Check(timeout);
         if (_closed) return ValueTask.FromException(ClosedError());
         if (TrySendCore(value, error)) return default;
-        var t = Tasklet.RequireCurrent(member);
         var node = Rent(sender: true);
         node.Value = value;
         node.Error = error;
-        node.Tasklet = t;
-        t.BeginPark(node, -1, yielding: false);
-        _senders.Append(node);
+        node.Timeout = timeout;
+        ValueTask wait;
+        try
+        {
+            wait = node.Send(member, timeout);
+        }
+        catch
+        {
+            Recycle(node);
+            throw;
+        }
+        _senders.AddLast(node);
         NotifyReadable();
-        return new ValueTask(t, t._version);
+        return wait;
     }
 
     /// <summary>
@@ -148,34 +167,38 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     /// <summary>
     /// Receives the next value: the oldest buffered one, else the first waiting sender's, else
     /// parks (a yield point) until one is sent. Returns at once (not a yield point) when a value
-    /// is there. A kill or an expired <see cref="CancelScope"/> while parked takes nothing.
+    /// is there. A kill, an expired <see cref="CancelScope"/> or the timeout while parked takes nothing.
     /// </summary>
+    /// <param name="timeout">How long to wait for a value; null waits forever. When it passes: <see cref="TimeoutException"/>, and nothing was taken.</param>
     /// <exception cref="AsyncChannelClosedException">The channel is closed and drained.</exception>
+    /// <exception cref="TimeoutException"><paramref name="timeout"/> passed, or an enclosing <see cref="CancelScope"/> expired, while the receive waited (nothing was taken).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="InvalidOperationException">It must park and this is not a tasklet.</exception>
     /// <remarks>An exception sent with <see cref="SendExceptionAsync"/> is thrown here, and consumed.</remarks>
-    public ValueTask<T> ReceiveAsync()
+    public ValueTask<T> ReceiveAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncChannel.ReceiveAsync");
+        Timeouts.Check(timeout);
         if (TryReceiveCore(out var value, out var error))
         {
             return error is null ? new ValueTask<T>(value) : ValueTask.FromException<T>(error);
         }
         if (_closed) return ValueTask.FromException<T>(ClosedError());
-        var node = ParkReceiver("AsyncChannel.ReceiveAsync");
-        return new ValueTask<T>(node, node.Version);
-    }
-
-    /// <summary>Parks the current tasklet as a receiver; its waiter is the source of the receive's ValueTask.</summary>
-    private Waiter ParkReceiver(string member)
-    {
-        var t = Tasklet.RequireCurrent(member);
         var node = Rent(sender: false);
-        node.Tasklet = t;
-        t.BeginPark(node, -1, yielding: false);
-        node.ParkToken = t._version;
-        _receivers.Append(node);
+        node.Timeout = timeout;
+        ValueTask<T> wait;
+        try
+        {
+            wait = node.Receive("AsyncChannel.ReceiveAsync", timeout);
+        }
+        catch
+        {
+            Recycle(node);
+            throw;
+        }
+        _receivers.AddLast(node);
         NotifyWritable();
-        return node;
+        return wait;
     }
 
     /// <summary>
@@ -202,14 +225,14 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         _affinity.Check("AsyncChannel.Close");
         if (_closed) return;
         _closed = true;
-        while (_senders.Head is { } s)
+        while (_senders.First is { } s)
         {
             CheckAwaited(s);
             _senders.Remove(s);
             CompleteSender(s, ClosedError());
         }
         Debug.Assert(_receivers.Count == 0 || _count == 0);
-        while (_receivers.Head is { } r)
+        while (_receivers.First is { } r)
         {
             CheckAwaited(r);
             _receivers.Remove(r);
@@ -224,7 +247,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     internal bool TrySendCore(T value, Exception? error)
     {
         AssertInvariants();
-        if (_receivers.Head is { } r)
+        if (_receivers.First is { } r)
         {
             CheckAwaited(r);
             _receivers.Remove(r);
@@ -255,7 +278,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             slot = default;
             _head = (_head + 1) % _buffer.Length;
             _count--;
-            if (_senders.Head is { } s)
+            if (_senders.First is { } s)
             {
                 // The buffer was full: the first waiting sender's value takes the freed slot.
                 CheckAwaited(s);
@@ -273,7 +296,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             }
             return true;
         }
-        if (_senders.Head is { } sender)
+        if (_senders.First is { } sender)
         {
             CheckAwaited(sender);
             _senders.Remove(sender);
@@ -301,7 +324,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     /// </summary>
     private static void CheckAwaited(Waiter w)
     {
-        var t = w.Select is { } select ? select.ParkedTasklet : w.Tasklet;
+        var t = w.ParkedBy;
         if (t is { IsParked: false })
         {
             throw new InvalidOperationException(
@@ -313,15 +336,13 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     /// <summary>Wakes a sender whose value was taken (<paramref name="error"/> null) or refused.</summary>
     private void CompleteSender(Waiter node, Exception? error)
     {
-        if (node.Select is { } select)
+        if (node.Owner is { } owner)
         {
             node.Error = error;
-            select.Fire(node.Branch);
+            owner.Fire(node.Branch);
             return;
         }
-        var t = node.Tasklet!;
-        Recycle(node);
-        if (error is null) t.Unpark(); else t.Unpark(error);
+        if (error is null) node.Wake(); else node.Wake(error);
     }
 
     /// <summary>Hands <paramref name="value"/> (or <paramref name="error"/>) to a receiver and wakes it: the value is its own.</summary>
@@ -329,8 +350,8 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
     {
         node.Value = value;
         node.Error = error;
-        if (node.Select is { } select) select.Fire(node.Branch);
-        else node.Tasklet!.Unpark();
+        if (node.Owner is { } owner) owner.Fire(node.Branch);
+        else node.Wake();
     }
 
     [Conditional("DEBUG")]
@@ -342,7 +363,7 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         Debug.Assert(!_closed || _senders.Count == 0, "a closed channel has no parked sender");
     }
 
-    private string Describe() => $"AsyncChannel<{typeof(T).Name}> #{Id}";
+    internal string Describe() => $"AsyncChannel<{typeof(T).Name}> #{Id}";
 
     /// <summary>
     /// "AsyncChannel&lt;Int32&gt; #3 (capacity 4, 2 buffered, 0 senders and 1 receiver waiting)":

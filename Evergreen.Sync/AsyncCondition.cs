@@ -116,9 +116,9 @@ public sealed class AsyncCondition
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncCondition.WaitAsync");
-        HandoffQueue.CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         CheckHeld("AsyncCondition.WaitAsync", "waited on");
-        HandoffQueue.CurrentWaiter("AsyncCondition.WaitAsync");
+        Tasklet.RequireCurrent("AsyncCondition.WaitAsync");
         return WaitCoreAsync(timeout);
     }
 
@@ -159,7 +159,7 @@ public sealed class AsyncCondition
     {
         var loop = _affinity.Check("AsyncCondition.WaitForAsync");
         ArgumentNullException.ThrowIfNull(predicate);
-        HandoffQueue.CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         CheckHeld("AsyncCondition.WaitForAsync", "waited on");
         if (predicate()) return new ValueTask<bool>(true);
         return WaitForCoreAsync(loop, predicate, timeout);

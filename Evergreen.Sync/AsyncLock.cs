@@ -17,7 +17,6 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     private static int s_nextId;
     private readonly HandoffQueue _waiters;
     private LoopAffinity _affinity;
-    private readonly ReleaserSource _releaser;
     private bool _locked;
     private Tasklet? _holder;
 
@@ -26,7 +25,6 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     {
         Id = Interlocked.Increment(ref s_nextId);
         _waiters = new HandoffQueue(this);
-        _releaser = new ReleaserSource(this);
     }
 
     /// <summary>A number naming this lock in diagnostics.</summary>
@@ -56,9 +54,9 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncLock.AcquireAsync");
-        HandoffQueue.CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         if (TryTake()) return new ValueTask<bool>(true);
-        return _waiters.ParkAsync(HandoffQueue.CurrentWaiter("AsyncLock.AcquireAsync"), 1, timeout);
+        return _waiters.ParkAsync("AsyncLock.AcquireAsync", 1, timeout);
     }
 
     /// <summary>
@@ -83,7 +81,7 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     {
         _affinity.Check("AsyncLock.LockAsync");
         if (TryTake()) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return _releaser.After(_waiters.ParkAsync(HandoffQueue.CurrentWaiter("AsyncLock.LockAsync"), 1, null));
+        return _waiters.LockAsync("AsyncLock.LockAsync", 1);
     }
 
 
@@ -132,7 +130,7 @@ public sealed class AsyncLock : ILockForCondition, IReleasable
     ValueTask<Exception?> ILockForCondition.RestoreAfterWaitAsync(int saved, Exception? pending)
     {
         if (TryTake()) return new ValueTask<Exception?>(pending);
-        return _waiters.ParkShieldedAsync(HandoffQueue.CurrentWaiter("AsyncCondition.WaitAsync"), 1, pending);
+        return _waiters.ParkShieldedAsync("AsyncCondition.WaitAsync", 1, pending);
     }
 
     /// <summary>Names the lock, its holder and its waiters ("waiting on ..." in deadlock reports).</summary>

@@ -3,9 +3,9 @@
 // A queue keeps its items in storage (a FIFO, a stack or a heap: the derived class) and three
 // FIFO lists of parked tasklets: getters waiting for an item, putters waiting for room, joiners
 // waiting for TaskDone. Each waiter is a pooled node holding its tasklet and its item; the node
-// is the park's owner, so a kill, a scope deadline or the park's own timeout takes it out of its
-// list (AbortPark) and leaves the queue as if the wait had never been made. The node is also the
-// ValueTask the caller awaits (AsyncQueueBase.Waiters.cs says why), so waiting allocates nothing.
+// is a ParkedOperation, so a kill, a scope deadline or the park's own timeout recalls it from its
+// list (TryRecall) and leaves the queue as if the wait had never been made. The node is also the
+// ValueTask the caller awaits (AsyncQueueBase.Waiters.cs), so waiting allocates nothing.
 //
 // Nobody ever wakes a waiter to "go and look": the item moves at wake time.
 //   - A put that finds a parked getter puts the item in the getter's node, unlinks it and wakes
@@ -42,10 +42,10 @@ public abstract partial class AsyncQueueBase<T>
     private LoopAffinity _affinity;
     private readonly int _maxSize;
     private readonly int _id = QueueIds.Next();
-    private readonly WaiterList _getters = new();
-    private readonly WaiterList _putters = new();
-    private readonly WaiterList _joiners = new();
-    private Waiter? _free;
+    private WaitList<Waiter> _getters;
+    private WaitList<Waiter> _putters;
+    private WaitList<Waiter> _joiners;
+    private WaitList<Waiter> _free;
     private int _unfinished;
 
     /// <summary>Creates an empty queue holding at most <paramref name="maxSize"/> items; zero or less is unbounded (Python's <c>maxsize</c>).</summary>
@@ -129,14 +129,14 @@ public abstract partial class AsyncQueueBase<T>
     /// A cancelled put (kill, <see cref="CancelScope"/>, timeout) puts nothing.
     /// </summary>
     /// <param name="item">The item.</param>
-    /// <param name="timeout">How long to wait for room; null waits forever.</param>
+    /// <param name="timeout">How long to wait for room; null waits forever. When it passes: <see cref="QueueFullException"/> (a <see cref="TimeoutException"/>), and nothing was put.</param>
     /// <exception cref="QueueFullException">The queue stayed full for <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="InvalidOperationException">It must wait and was called outside a tasklet, or from another loop's thread.</exception>
     public ValueTask PutAsync(T item, TimeSpan? timeout = null)
     {
         Check("PutAsync");
-        CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         return TryPutCore(item) ? default : PutSlowAsync(item, timeout);
     }
 
@@ -159,14 +159,14 @@ public abstract partial class AsyncQueueBase<T>
     /// so if it is killed after the handoff, GetAsync still returns the item and the kill lands at
     /// its next park. A cancelled get (kill, <see cref="CancelScope"/>, timeout) takes no item.
     /// </summary>
-    /// <param name="timeout">How long to wait for an item; null waits forever.</param>
+    /// <param name="timeout">How long to wait for an item; null waits forever. When it passes: <see cref="QueueEmptyException"/> (a <see cref="TimeoutException"/>), and no item was taken.</param>
     /// <exception cref="QueueEmptyException">The queue stayed empty for <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
     /// <exception cref="InvalidOperationException">It must wait and was called outside a tasklet, or from another loop's thread.</exception>
     public ValueTask<T> GetAsync(TimeSpan? timeout = null)
     {
         Check("GetAsync");
-        CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         return TryGetCore(out var item) ? new ValueTask<T>(item) : GetSlowAsync(timeout);
     }
 
@@ -263,36 +263,48 @@ public abstract partial class AsyncQueueBase<T>
         return true;
     }
 
-    private ValueTask PutSlowAsync(T item, TimeSpan? timeout)
-    {
-        var node = Park(WaiterKind.Put, item, timeout);
-        return new ValueTask(node, node.Version);
-    }
+    private ValueTask PutSlowAsync(T item, TimeSpan? timeout) => ParkPutOrJoin(WaiterKind.Put, item, timeout, "AsyncQueueBase.PutAsync");
 
     private ValueTask<T> GetSlowAsync(TimeSpan? timeout)
     {
-        var node = Park(WaiterKind.Get, default, timeout);
-        return new ValueTask<T>(node, node.Version);
+        var node = Rent(WaiterKind.Get, default, timeout);
+        ValueTask<T> wait;
+        try
+        {
+            wait = node.Get("AsyncQueueBase.GetAsync", timeout);
+        }
+        catch
+        {
+            Return(node);
+            throw;
+        }
+        Enqueue(node);
+        return wait;
     }
 
-    private ValueTask JoinSlowAsync()
+    private ValueTask JoinSlowAsync() => ParkPutOrJoin(WaiterKind.Join, default, null, "AsyncQueueBase.JoinAsync");
+
+    private ValueTask ParkPutOrJoin(WaiterKind kind, T? item, TimeSpan? timeout, string member)
     {
-        var node = Park(WaiterKind.Join, default, null);
-        return new ValueTask(node, node.Version);
+        var node = Rent(kind, item, timeout);
+        ValueTask wait;
+        try
+        {
+            wait = node.PutOrJoin(member, timeout);
+        }
+        catch
+        {
+            Return(node);
+            throw;
+        }
+        Enqueue(node);
+        return wait;
     }
 
     private void Check(string member)
     {
-        if (_affinity.Loop is { IsLoopThread: true }) return;
+        if (_affinity.Loop is { } loop && loop.CheckAccess()) return;
         _affinity.Check($"{TypeName}.{member}");
-    }
-
-    private static void CheckTimeout(TimeSpan? timeout)
-    {
-        if (timeout is { } span && span < TimeSpan.Zero && span != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), span, "a timeout cannot be negative (use null or Timeout.InfiniteTimeSpan for none)");
-        }
     }
 
     [Conditional("DEBUG")]

@@ -17,7 +17,6 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
     private static int s_nextId;
     private readonly HandoffQueue _waiters;
     private LoopAffinity _affinity;
-    private readonly ReleaserSource _releaser;
     private Tasklet? _owner;
     private int _count;
 
@@ -26,7 +25,6 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
     {
         Id = Interlocked.Increment(ref s_nextId);
         _waiters = new HandoffQueue(this);
-        _releaser = new ReleaserSource(this);
     }
 
     /// <summary>A number naming this lock in diagnostics.</summary>
@@ -61,10 +59,10 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
     public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncRLock.AcquireAsync");
-        HandoffQueue.CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         var me = CurrentOwner("AsyncRLock.AcquireAsync");
         if (TryTake(me)) return new ValueTask<bool>(true);
-        return _waiters.ParkAsync(me, 1, timeout);
+        return _waiters.ParkAsync("AsyncRLock.AcquireAsync", 1, timeout);
     }
 
     /// <summary>
@@ -91,7 +89,7 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
         _affinity.Check("AsyncRLock.LockAsync");
         var me = CurrentOwner("AsyncRLock.LockAsync");
         if (TryTake(me)) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return _releaser.After(_waiters.ParkAsync(me, 1, null));
+        return _waiters.LockAsync("AsyncRLock.LockAsync", 1);
     }
 
 
@@ -161,7 +159,7 @@ public sealed class AsyncRLock : ILockForCondition, IReleasable
             _count = saved;
             return new ValueTask<Exception?>(pending);
         }
-        return _waiters.ParkShieldedAsync(me, saved, pending);
+        return _waiters.ParkShieldedAsync("AsyncCondition.WaitAsync", saved, pending);
     }
 
     /// <summary>Names the lock, its owner, recursion and waiters ("waiting on ..." in deadlock reports).</summary>

@@ -1,6 +1,7 @@
 // Select: one park, a waiter on every channel.
 //
-// WaitAsync first tries each channel branch in the order they were added, without waiting; the
+// The select is itself the ParkedOperation its tasklet parks on (docs/design.md, "The park and
+// its abort protocol"). WaitAsync first tries each channel branch in the order they were added, without waiting; the
 // first that can complete does, and nothing else is touched. If none can, a default branch fires,
 // or the select parks its tasklet once (with the timeout branch as the park's own timeout) after
 // registering one pooled waiter per channel branch in that channel's FIFO, marked with the select
@@ -8,7 +9,7 @@
 // in its own turn, exactly as for a plain waiter, then calls Fire: Fire takes every other waiter
 // of the select out of its channel and wakes the tasklet, all before the operation returns. So at
 // most one branch fires and the others leave no trace. A kill, a scope or the timeout ends the park
-// through AbortPark, which takes every waiter back: nothing was handed over.
+// through TryRecall, which takes every waiter back: nothing was handed over.
 //
 // Must never: fire twice (after Fire no waiter of the select is left in any channel), or run a
 // handler before the select is done with the channels (handlers run after the wake, or after the
@@ -16,7 +17,6 @@
 
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
-using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
@@ -39,7 +39,7 @@ namespace Evergreen.Sync;
 /// Loop thread only.
 /// </summary>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
+public sealed class AsyncSelect : ParkedOperation<int>, IChannelWaitOwner
 {
     private readonly List<Branch> _branches = [];
     private int _timeoutIndex = -1;
@@ -47,11 +47,7 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
     private Action? _onTimeout;
     private int _defaultIndex = -1;
     private Action? _onDefault;
-    private Tasklet? _parked;   // the tasklet while the select is parked
-    private short _parkToken;   // its park's token
-    private short _version;     // the token of the ValueTask WaitAsync returned
     private int _fired = -1;
-    private bool _waiting;
     private LoopAffinity _affinity;
 
     /// <summary>How many branches were added (of every kind).</summary>
@@ -100,10 +96,7 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
     /// <exception cref="InvalidOperationException">The select is waiting, or already has a timeout.</exception>
     public AsyncSelect OnTimeout(TimeSpan timeout, Action? handler = null)
     {
-        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "a timeout cannot be negative (use Timeout.InfiniteTimeSpan, or no timeout branch, for none)");
-        }
+        Timeouts.Check(timeout);
         CheckAdd("AsyncSelect.OnTimeout", null, receive: false);
         if (_timeoutIndex >= 0) throw new InvalidOperationException("an AsyncSelect has at most one timeout branch");
         _timeoutIndex = BranchCount;
@@ -140,7 +133,7 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
     public ValueTask<int> WaitAsync()
     {
         _affinity.Check("AsyncSelect.WaitAsync");
-        if (_waiting) throw new InvalidOperationException("an AsyncSelect can be awaited by one wait at a time");
+        if (IsBusy) throw new InvalidOperationException("an AsyncSelect can be awaited by one wait at a time");
         if (BranchCount == 0) throw new InvalidOperationException("an AsyncSelect needs at least one branch to wait on");
         foreach (var b in _branches)
         {
@@ -151,39 +144,16 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
             _onDefault?.Invoke();
             return new ValueTask<int>(_defaultIndex);
         }
-        _ = Tasklet.ParkAsync(this, _timeoutIndex >= 0 ? _timeout : null); // awaited through this select, below
-        var t = Tasklet.Current!;
-        _parked = t;
-        _parkToken = t._version;
-        _waiting = true;
+        var wait = ParkAsync("AsyncSelect.WaitAsync", _timeoutIndex >= 0 ? _timeout : null);
         _fired = -1;
         for (int i = 0; i < _branches.Count; i++) _branches[i].Register(this, i);
-        return new ValueTask<int>(this, ++_version);
+        return wait;
     }
 
-    // A parked wait is a ValueTask whose source is the select: it forwards to the tasklet's park
-    // and runs the fired branch in GetResult. No async state machine, so nothing is allocated and
-    // nothing goes through the tasklet's SynchronizationContext on the way back.
-
-    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => Park(token).GetStatus(_parkToken);
-
-    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        Park(token).OnCompleted(continuation, state, _parkToken, flags);
-
-    int IValueTaskSource<int>.GetResult(short token)
+    /// <summary>After the wake: runs the fired branch (or the timeout's handler) and returns its number.</summary>
+    protected override int Finish(bool completed)
     {
-        var park = Park(token);
-        bool woken;
-        try
-        {
-            woken = park.GetResult(_parkToken); // a kill or a scope throws here; AbortPark took every waiter back
-        }
-        finally
-        {
-            _parked = null;
-            _waiting = false;
-        }
-        if (!woken)
+        if (!completed)
         {
             _onTimeout?.Invoke();
             return _timeoutIndex;
@@ -193,39 +163,31 @@ public sealed class AsyncSelect : IParkOwner, IValueTaskSource<int>
         return fired.Index;
     }
 
-    private IValueTaskSource<bool> Park(short token)
+    /// <summary>A kill, a scope or the timeout ended the wait: every waiter is taken back, nothing was handed over.</summary>
+    protected override bool TryRecall()
     {
-        if (token != _version || _parked is null)
-        {
-            throw new InvalidOperationException("an AsyncSelect.WaitAsync result was awaited twice, or after it completed (await it exactly once)");
-        }
-        return _parked;
+        foreach (var b in _branches) b.Unregister();
+        return true;
     }
 
-    /// <summary>The tasklet parked (or about to park) in this select, or null.</summary>
-    internal Tasklet? ParkedTasklet => _parked;
+    Tasklet? IChannelWaitOwner.ParkedTasklet => Waiter;
 
     /// <summary>A channel completed the waiter of branch <paramref name="branch"/>: take back the others, wake the tasklet.</summary>
-    internal void Fire(int branch)
+    void IChannelWaitOwner.Fire(int branch)
     {
-        Debug.Assert(_waiting && _fired < 0 && _parked is not null);
+        Debug.Assert(IsWaiting && _fired < 0);
         _fired = branch;
         for (int i = 0; i < _branches.Count; i++)
         {
             if (i != branch) _branches[i].Unregister();
         }
-        _parked!.Unpark();
-    }
-
-    void IParkOwner.AbortPark(Tasklet tasklet)
-    {
-        foreach (var b in _branches) b.Unregister();
+        Complete();
     }
 
     private void CheckAdd(string member, object? channel, bool receive)
     {
         _affinity.Check(member);
-        if (_waiting) throw new InvalidOperationException("an AsyncSelect cannot gain branches while it waits");
+        if (IsBusy) throw new InvalidOperationException("an AsyncSelect cannot gain branches while it waits");
         if (channel is not null && _branches.Exists(b => ReferenceEquals(b.Channel, channel) && b.IsReceive != receive))
         {
             throw new InvalidOperationException($"an AsyncSelect cannot both send on and receive from the same channel ({channel})");

@@ -15,10 +15,9 @@ namespace Evergreen.Sync;
 public class AsyncSemaphore : IReleasable
 {
     private static int s_nextId;
-    private readonly WaitQueue _waiters;
+    private readonly HandoffQueue _waiters;
     private readonly int _bound;
     private LoopAffinity _affinity;
-    private readonly ReleaserSource _releaser;
     private int _count;
 
     /// <summary>Creates a semaphore holding <paramref name="initialCount"/> permits.</summary>
@@ -31,8 +30,7 @@ public class AsyncSemaphore : IReleasable
         Id = Interlocked.Increment(ref s_nextId);
         _count = initialCount;
         _bound = bound;
-        _waiters = new WaitQueue(this);
-        _releaser = new ReleaserSource(this);
+        _waiters = new HandoffQueue(this);
     }
 
     private protected int InitialBound => _bound;
@@ -63,9 +61,9 @@ public class AsyncSemaphore : IReleasable
     public ValueTask<bool> AcquireAsync(TimeSpan? timeout = null)
     {
         _affinity.Check("AsyncSemaphore.AcquireAsync");
-        HandoffQueue.CheckTimeout(timeout);
+        Timeouts.Check(timeout);
         if (TryTake()) return new ValueTask<bool>(true);
-        return _waiters.ParkAsync(timeout);
+        return _waiters.ParkAsync("AsyncSemaphore.AcquireAsync", 0, timeout);
     }
 
     /// <summary>Takes a permit if one is left and nobody waits. Never a yield point.</summary>
@@ -87,7 +85,7 @@ public class AsyncSemaphore : IReleasable
     {
         _affinity.Check("AsyncSemaphore.LockAsync");
         if (TryTake()) return new ValueTask<AsyncReleaser>(new AsyncReleaser(this));
-        return _releaser.After(_waiters.ParkAsync());
+        return _waiters.LockAsync("AsyncSemaphore.LockAsync", 0);
     }
 
 
@@ -108,7 +106,8 @@ public class AsyncSemaphore : IReleasable
                 ? $"{this}: the count cannot go above int.MaxValue."
                 : $"{this}: an AsyncBoundedSemaphore cannot be released more times than it was acquired (its count cannot go above its initial {_bound}).");
         }
-        if (!_waiters.UnparkOne()) _count++;
+        if (_waiters.Dequeue() is { } next) _waiters.Grant(next);
+        else _count++;
     }
 
     private bool TryTake()

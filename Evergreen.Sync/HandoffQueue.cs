@@ -1,56 +1,88 @@
-// The wait queue of AsyncLock and AsyncRLock: FIFO, with handoff and shielded waits.
+// The wait queue of AsyncLock, AsyncRLock and AsyncSemaphore: FIFO, with handoff and shielded waits.
 //
-// A release with waiters does not unlock: it hands the lock straight to the head waiter (Dequeue,
-// then Grant), so nobody can barge in between, and by the core's rule the woken tasklet owns it
-// whatever happens before it runs. A waiter whose park is aborted (kill, timeout, scope) leaves the
-// queue in AbortPark, so a release never hands the lock to a tasklet that gave up.
+// A waiter is a pooled Node, a ParkedOperation (docs/design.md, "The park and its abort protocol")
+// queued in a WaitList. A release with waiters does not unlock: it hands the lock straight to the
+// head waiter (Dequeue, then Grant), so nobody can barge in between, and by the core's rule the
+// woken tasklet owns it whatever happens before it runs. A waiter whose park is aborted (kill,
+// timeout, scope) is recalled: it leaves the queue, so a release never hands the lock to a tasklet
+// that gave up. A Node is one wait with two faces: AcquireAsync's ValueTask<bool> (the base's) and
+// LockAsync's ValueTask<AsyncReleaser> (its own, forwarding to the base with the same token).
 //
-// A condition's waiter must get its lock back even when killed or timed out (the exception is
-// thrown once the lock is held again, as in trio, so a `using` block around the wait releases a
-// lock that is really held). The core has no shielded park, so a *shielded* node stays queued when
-// its park is aborted: the tasklet records the exception and parks again on the same node, keeping
-// its place. A grant that finds it between two parks marks the node Granted; it sees that when it
-// resumes. Inside an expired cancel scope every park is aborted at once, so such a waiter re-parks
-// through the ready queue until its turn comes (it yields each time; other tasklets run).
+// A condition's waiter must get its lock back even when killed (the exception is thrown once the
+// lock is held again, as in trio, so a `using` block around the wait releases a lock that is really
+// held). It parks shielded (ParkAsync(..., shielded: true)), so expired cancel scopes do not end
+// it; a kill still ends a shielded park, once. So a *shielded* node keeps its place when its park
+// is recalled: the tasklet records the kill and parks again on the same node. A grant that finds
+// it between two parks marks the node Granted; it sees that when it resumes.
 //
-// Nodes are pooled per queue: a park allocates nothing in steady state.
+// Nodes are pooled per queue (a WaitList used as the pool): a park allocates nothing in steady state.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace Evergreen.Sync;
 
-/// <summary>A FIFO of tasklets waiting for a lock, each with the recursion count it will hold.</summary>
+/// <summary>A FIFO of tasklets waiting for a lock or permit, each with the recursion count it will hold.</summary>
 internal sealed class HandoffQueue
 {
-    internal sealed class Node : IParkOwner
+    internal sealed class Node : ParkedOperation<bool>, IValueTaskSource<AsyncReleaser>
     {
         internal readonly HandoffQueue Queue;
-        internal Tasklet? Tasklet;
-        internal Node? Prev, Next;
+        internal Tasklet? Tasklet; // kept apart from the base's Waiter: a shielded node outlives its parks
         internal int Count;
-        internal bool Shielded, Granted, Queued;
+        internal bool Shielded, Granted;
 
         internal Node(HandoffQueue queue) => Queue = queue;
 
-        void IParkOwner.AbortPark(Tasklet tasklet)
+        internal ValueTask<bool> Park(string member, TimeSpan? timeout, bool shielded) => ParkAsync(member, timeout, shielded);
+
+        /// <summary>The same wait as a releaser (LockAsync); call right after <see cref="Park"/>.</summary>
+        internal ValueTask<AsyncReleaser> AsReleaser() => new(this, Token);
+
+        /// <summary>Wakes the parked waiter: it holds the lock.</summary>
+        internal void Wake() => Complete();
+
+        internal bool IsParked => IsWaiting;
+
+        protected override bool Finish(bool completed) => completed;
+
+        protected override bool TryRecall()
         {
-            if (Shielded) return; // it parks again on this node: see the essay
-            Queue.Remove(this);
-            Queue.Free(this);
+            if (!Shielded) Queue._waiters.Remove(this); // a shielded node keeps its place: see the essay
+            return true;
+        }
+
+        protected override void OnIdle()
+        {
+            if (!Shielded) Queue.Free(this); // ParkShieldedAsync frees it when it is granted
+        }
+
+        ValueTaskSourceStatus IValueTaskSource<AsyncReleaser>.GetStatus(short token) => ((IValueTaskSource<bool>)this).GetStatus(token);
+
+        void IValueTaskSource<AsyncReleaser>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            ((IValueTaskSource<bool>)this).OnCompleted(continuation, state, token, flags);
+
+        AsyncReleaser IValueTaskSource<AsyncReleaser>.GetResult(short token)
+        {
+            var target = Queue._owner;
+            bool acquired = ((IValueTaskSource<bool>)this).GetResult(token); // throws the kill or the scope's timeout
+            Debug.Assert(acquired, "a LockAsync wait has no timeout of its own");
+            return new AsyncReleaser(target);
         }
 
         public override string ToString() => Queue._owner.ToString() ?? "a lock";
     }
 
-    private readonly object _owner;
-    private Node? _head, _tail, _free;
+    private readonly IReleasable _owner;
+    private WaitList<Node> _waiters;
+    private WaitList<Node> _free;
 
-    public HandoffQueue(object owner) => _owner = owner;
+    public HandoffQueue(IReleasable owner) => _owner = owner;
 
-    public int Count { get; private set; }
+    public int Count => _waiters.Count;
 
-    public bool IsEmpty => Count == 0;
+    public bool IsEmpty => _waiters.IsEmpty;
 
     /// <summary>The waiting tasklets, head first (diagnostics; allocates).</summary>
     public IReadOnlyList<Tasklet> Waiters
@@ -58,61 +90,58 @@ internal sealed class HandoffQueue
         get
         {
             var list = new List<Tasklet>(Count);
-            for (var n = _head; n is not null; n = n.Next) list.Add(n.Tasklet!);
+            foreach (var n in _waiters) list.Add(n.Tasklet!);
             return list;
         }
     }
 
-    /// <summary>Throws for a negative timeout (other than infinite), before anything is queued.</summary>
-    public static void CheckTimeout(TimeSpan? timeout)
-    {
-        if (timeout is { } span && span < TimeSpan.Zero && span != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), span, "a timeout cannot be negative (use null or Timeout.InfiniteTimeSpan for none)");
-        }
-    }
-
-    /// <summary>The current tasklet, which is about to wait; a clear error outside tasklets.</summary>
-    public static Tasklet CurrentWaiter(string member) => Tasklet.Current ?? throw new InvalidOperationException(
-        $"{member} must wait, and only a tasklet can wait: call it from a tasklet (Tasklet.Spawn), or use TryAcquire.");
-
     /// <summary>
-    /// Queues <paramref name="tasklet"/> (the current one) and parks it: true once a grant handed it
+    /// Queues the current tasklet and parks it: the node, whose wait is true once a grant handed it
     /// the lock with <paramref name="count"/>, false on timeout; a kill or scope throws. In every
-    /// outcome but a grant it has left the queue.
+    /// outcome but a grant it has left the queue. Await its ValueTask at once.
     /// </summary>
-    public ValueTask<bool> ParkAsync(Tasklet tasklet, int count, TimeSpan? timeout)
+    public Node Park(string member, int count, TimeSpan? timeout, out ValueTask<bool> wait)
     {
-        var node = Rent(tasklet, count, shielded: false);
-        Append(node);
+        var node = Rent(Tasklet.RequireCurrent(member), count, shielded: false);
         try
         {
-            return Tasklet.ParkAsync(node, timeout);
+            wait = node.Park(member, timeout, shielded: false);
         }
         catch
         {
-            Remove(node);
             Free(node);
             throw;
         }
+        _waiters.AddLast(node);
+        return node;
     }
+
+    /// <summary>As <see cref="Park"/>, for <c>AcquireAsync</c>.</summary>
+    public ValueTask<bool> ParkAsync(string member, int count, TimeSpan? timeout)
+    {
+        Park(member, count, timeout, out var wait);
+        return wait;
+    }
+
+    /// <summary>As <see cref="Park"/> with no timeout, for <c>LockAsync</c>: the wait as a releaser.</summary>
+    public ValueTask<AsyncReleaser> LockAsync(string member, int count) => Park(member, count, null, out _).AsReleaser();
 
     /// <summary>
     /// Queues the current tasklet and waits until a grant hands it the lock, whatever happens:
-    /// a kill or an expired scope meanwhile is returned (the first, or <paramref name="pending"/>).
+    /// a kill meanwhile is returned (the first, or <paramref name="pending"/>).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Exception?> ParkShieldedAsync(Tasklet tasklet, int count, Exception? pending)
+    public async ValueTask<Exception?> ParkShieldedAsync(string member, int count, Exception? pending)
     {
-        var node = Rent(tasklet, count, shielded: true);
-        Append(node);
+        var node = Rent(Tasklet.RequireCurrent(member), count, shielded: true);
+        _waiters.AddLast(node);
         try
         {
             while (!node.Granted)
             {
                 // Shielded: an expired scope does not abort it (it would only spin); a kill
                 // does, once, and is recorded while the waiter keeps its place.
-                var park = Tasklet.ParkAsync(node, shielded: true);
+                var park = node.Park(member, timeout: null, shielded: true);
                 try
                 {
                     await park;
@@ -125,40 +154,31 @@ internal sealed class HandoffQueue
         }
         finally
         {
-            if (node.Queued) Remove(node); // only if ParkAsync itself refused
+            _waiters.Remove(node); // still queued only if Park itself refused
+            node.Shielded = false;
             Free(node);
         }
         return pending;
     }
 
     /// <summary>Takes the head waiter out of the queue (it still waits until <see cref="Grant"/>).</summary>
-    public Node? Dequeue()
-    {
-        var node = _head;
-        if (node is not null) Remove(node);
-        return node;
-    }
+    public Node? Dequeue() => _waiters.TakeFirst();
 
     /// <summary>Hands the lock to a dequeued waiter: wakes it, or marks a shielded one between parks.</summary>
     public void Grant(Node node)
     {
-        var t = node.Tasklet!;
         if (!node.Shielded)
         {
-            Free(node);
-            t.Unpark();
+            node.Wake();
             return;
         }
         node.Granted = true;
-        if (t.IsParked && ReferenceEquals(t.ParkOwner, node)) t.Unpark();
+        if (node.IsParked) node.Wake();
     }
 
     private Node Rent(Tasklet tasklet, int count, bool shielded)
     {
-        var node = _free;
-        if (node is null) node = new Node(this);
-        else _free = node.Next;
-        node.Next = null;
+        var node = _free.TakeFirst() ?? new Node(this);
         node.Tasklet = tasklet;
         node.Count = count;
         node.Shielded = shielded;
@@ -168,31 +188,8 @@ internal sealed class HandoffQueue
 
     private void Free(Node node)
     {
-        Debug.Assert(!node.Queued);
+        Debug.Assert(!_waiters.Contains(node), "a waiter leaves the queue before it is pooled");
         node.Tasklet = null;
-        node.Prev = null;
-        node.Next = _free;
-        _free = node;
-    }
-
-    private void Append(Node node)
-    {
-        node.Prev = _tail;
-        node.Next = null;
-        if (_tail is null) _head = node; else _tail.Next = node;
-        _tail = node;
-        node.Queued = true;
-        Count++;
-    }
-
-    private void Remove(Node node)
-    {
-        if (!node.Queued) return;
-        if (node.Prev is null) _head = node.Next; else node.Prev.Next = node.Next;
-        if (node.Next is null) _tail = node.Prev; else node.Next.Prev = node.Prev;
-        node.Prev = node.Next = null;
-        node.Queued = false;
-        Count--;
-        Debug.Assert(Count >= 0 && (Count == 0) == (_head is null));
+        _free.AddLast(node);
     }
 }

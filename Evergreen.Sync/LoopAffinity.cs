@@ -14,7 +14,7 @@ internal struct LoopAffinity
     public EventLoop Check(string member)
     {
         var loop = _loop ??= EventLoop.Current;
-        loop.CheckThread(member);
+        loop.VerifyAccess(member);
         return loop;
     }
 

@@ -2,9 +2,10 @@ namespace Evergreen.Sync;
 
 /// <summary>
 /// A get gave up: the queue stayed empty for the whole timeout (Evergreen's <c>queue.Empty</c>).
-/// No item was taken. <see cref="AsyncQueueBase{T}.TryGet"/> reports the same with false.
+/// No item was taken. <see cref="AsyncQueueBase{T}.TryGet"/> reports the same with false. A
+/// <see cref="TimeoutException"/>, by the one timeout rule: catch that to handle every Evergreen timeout.
 /// </summary>
-public sealed class QueueEmptyException : Exception
+public sealed class QueueEmptyException : TimeoutException
 {
     /// <summary>Creates the exception with a default message.</summary>
     public QueueEmptyException() : base("the queue stayed empty: no item was taken") { }
@@ -16,7 +17,7 @@ public sealed class QueueEmptyException : Exception
     public QueueEmptyException(string message, Exception innerException) : base(message, innerException) { }
 
     internal QueueEmptyException(object queue, TimeSpan? timeout)
-        : base($"{queue} stayed empty for the get's timeout of {timeout?.TotalMilliseconds} ms: no item was taken")
+        : base($"{queue} stayed empty for the get's timeout of {(timeout is { } span ? Timeouts.Describe(span) : "none")}: no item was taken")
     {
         Timeout = timeout;
     }

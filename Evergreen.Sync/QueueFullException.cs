@@ -2,9 +2,10 @@ namespace Evergreen.Sync;
 
 /// <summary>
 /// A put gave up: the queue stayed full for the whole timeout (Evergreen's <c>queue.Full</c>).
-/// The item was not put. <see cref="AsyncQueueBase{T}.TryPut"/> reports the same with false.
+/// The item was not put. <see cref="AsyncQueueBase{T}.TryPut"/> reports the same with false. A
+/// <see cref="TimeoutException"/>, by the one timeout rule: catch that to handle every Evergreen timeout.
 /// </summary>
-public sealed class QueueFullException : Exception
+public sealed class QueueFullException : TimeoutException
 {
     /// <summary>Creates the exception with a default message.</summary>
     public QueueFullException() : base("the queue stayed full: the item was not put") { }
@@ -16,7 +17,7 @@ public sealed class QueueFullException : Exception
     public QueueFullException(string message, Exception innerException) : base(message, innerException) { }
 
     internal QueueFullException(object queue, TimeSpan? timeout)
-        : base($"{queue} stayed full for the put's timeout of {timeout?.TotalMilliseconds} ms: the item was not put")
+        : base($"{queue} stayed full for the put's timeout of {(timeout is { } span ? Timeouts.Describe(span) : "none")}: the item was not put")
     {
         Timeout = timeout;
     }

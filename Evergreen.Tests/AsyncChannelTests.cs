@@ -645,4 +645,53 @@ public class AsyncChannelTests
             Assert.False(await reader.WaitToReadAsync());
         });
     }
+
+    [Fact]
+    public void ReceiveAsync_WithATimeout_ThrowsTimeoutExceptionNamingTheChannel_AndTakesNothing()
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>();
+            var e = await Assert.ThrowsAsync<TimeoutException>(async () => await ch.ReceiveAsync(Ms(2)));
+            Assert.Contains("AsyncChannel<Int32> #", e.Message);
+            Assert.Contains("2 ms", e.Message);
+            Assert.Equal(0, ch.WaitingReceivers);
+            Assert.False(ch.TrySend(1)); // no ghost receiver is left to take it
+            await Assert.ThrowsAsync<TimeoutException>(async () => await ch.ReceiveAsync(TimeSpan.Zero));
+            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.ReceiveAsync(Ms(-5)); });
+
+            var sender = Tasklet.Spawn(async () => await ch.SendAsync(7));
+            Assert.Equal(7, await ch.ReceiveAsync(TimeSpan.FromSeconds(30))); // in time: the value
+            await sender;
+            var buffered = new AsyncChannel<int>(1);
+            buffered.TrySend(8);
+            Assert.Equal(8, await buffered.ReceiveAsync(TimeSpan.Zero)); // no wait needed: no timeout
+        });
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void SendAsync_WithATimeout_ThrowsTimeoutExceptionNamingTheChannel_AndHandsNothingOver(int capacity)
+    {
+        Run(async () =>
+        {
+            var ch = new AsyncChannel<int>(capacity);
+            if (capacity > 0) await ch.SendAsync(1);
+            var e = await Assert.ThrowsAsync<TimeoutException>(async () => await ch.SendAsync(2, Ms(2)));
+            Assert.Contains("AsyncChannel<Int32> #", e.Message);
+            Assert.Contains("2 ms", e.Message);
+            Assert.Equal(0, ch.WaitingSenders);
+            Assert.Equal(capacity, ch.Count);
+            await Assert.ThrowsAsync<TimeoutException>(async () => await ch.SendExceptionAsync(new InvalidOperationException("x"), TimeSpan.Zero));
+            Assert.Throws<ArgumentOutOfRangeException>(() => { _ = ch.SendAsync(3, Ms(-5)); });
+            if (capacity > 0) Assert.Equal(1, await ch.ReceiveAsync(TimeSpan.Zero));
+            Assert.False(ch.TryReceive(out _)); // the timed-out sends handed nothing over
+
+            var receiver = Tasklet.Spawn(async () => await ch.ReceiveAsync());
+            await Tasklet.Yield();
+            await ch.SendAsync(9, TimeSpan.FromSeconds(30)); // in time
+            Assert.Equal(9, await receiver);
+        });
+    }
 }

@@ -176,8 +176,8 @@ public class AsyncLockTests
     [InlineData("semaphore")]
     public void ContendedScopeForm_InSteadyState_AllocatesNothing(string kind)
     {
-        // using (await l.LockAsync()) when it must wait: the lock's one ReleaserSource forwards to
-        // the waiting tasklet's own park, so no box and no node is allocated per wait.
+        // using (await l.LockAsync()) when it must wait: the pooled queue node is the ValueTask source,
+        // forwarding to the waiting tasklet's own park, so no box and no node is allocated per wait.
         Run(async () =>
         {
             Func<ValueTask<AsyncReleaser>> lockAsync = kind switch

@@ -233,6 +233,21 @@ public class AsyncQueueTests
     }
 
     [Theory, InlineData("fifo"), InlineData("lifo"), InlineData("priority")]
+    public void QueueTimeouts_AreTimeoutExceptions_ByTheOneTimeoutRule(string kind)
+    {
+        Run(async () =>
+        {
+            var q = Make(kind, 1);
+            TimeoutException empty = await Assert.ThrowsAnyAsync<TimeoutException>(async () => await q.GetAsync(Ms(1)));
+            Assert.IsType<QueueEmptyException>(empty);
+            await q.PutAsync(1);
+            TimeoutException full = await Assert.ThrowsAnyAsync<TimeoutException>(async () => await q.PutAsync(2, Ms(1)));
+            Assert.IsType<QueueFullException>(full);
+            Assert.Equal(1, await q.GetAsync());
+        });
+    }
+
+    [Theory, InlineData("fifo"), InlineData("lifo"), InlineData("priority")]
     public void PutAsync_TimesOut_WithQueueFull_AndPutsNothing(string kind)
     {
         Run(async () =>
@@ -366,7 +381,7 @@ public class AsyncQueueTests
             await Tasklet.Yield();
             getter.Unpark(); // not the queue's doing
             var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await getter);
-            Assert.Contains("by something other than the queue", e.Message);
+            Assert.Contains("by something other than the operation", e.Message); // the one base's message
             Assert.Equal(0, q.WaitingGetters);
             q.TryPut(1);
             Assert.Equal(1, q.Count);

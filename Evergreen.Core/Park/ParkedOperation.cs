@@ -69,6 +69,14 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     /// <summary>The tasklet waiting on this operation, from <see cref="ParkAsync"/> until it reads the result.</summary>
     protected Tasklet? Waiter => _tasklet;
 
+    /// <summary>
+    /// The token of the current wait's ValueTask. For a subclass that hands the same wait out as a
+    /// ValueTask of another result type (a lock's <c>LockAsync</c> beside its <c>AcquireAsync</c>):
+    /// its own <see cref="IValueTaskSource{T}"/> forwards to this operation's with this token, so the
+    /// awaited-twice check stays this one.
+    /// </summary>
+    protected short Token => _token;
+
     /// <summary>True while a tasklet waits and no completion has come: <see cref="Complete()"/> may be called.</summary>
     protected bool IsWaiting => _state == State.Waiting;
 
