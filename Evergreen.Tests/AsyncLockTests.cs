@@ -278,6 +278,34 @@ public class AsyncLockTests
             Assert.True(acquired > 100, $"seed {seed}: only {acquired} acquisitions");
         });
     }
+
+    [Fact]
+    public void AnAcquireThatItsTaskletNeverAwaited_LeavesTheQueueWhenTheTaskletEnds_AndTheLockGoesToTheNextWaiter()
+    {
+        Run(async () =>
+        {
+            var gate = new AsyncLock();
+            await gate.AcquireAsync();
+            var careless = Tasklet.Spawn(() =>
+            {
+                _ = gate.AcquireAsync(); // misuse: never awaited; the tasklet ends at once
+                return Task.CompletedTask;
+            });
+            await careless;
+            bool got = false;
+            var waiter = Tasklet.Spawn(async () =>
+            {
+                got = await gate.AcquireAsync();
+                gate.Release();
+            });
+            await Tasklet.WaitAllParkedAsync();
+            gate.Release(); // must go to the live waiter, not to the tasklet that is gone
+            await waiter;
+            Assert.True(got);
+            Assert.True(await gate.AcquireAsync(TimeSpan.Zero)); // and it was released again
+            gate.Release();
+        });
+    }
 }
 
 /// <summary>Runs an action on a fresh thread and returns what it threw.</summary>

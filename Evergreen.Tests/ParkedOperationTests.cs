@@ -266,12 +266,35 @@ public class ParkedOperationTests
     }
 
     [Fact]
+    public void ARecallableWait_ThatItsTaskletNeverAwaited_IsRecalledWhenTheTaskletEnds()
+    {
+        Run(async () =>
+        {
+            var op = new Probe();
+            var careless = Tasklet.Spawn(() =>
+            {
+                _ = op.Start(); // never awaited
+                return Task.CompletedTask;
+            });
+            await careless;
+            Assert.Equal((1, 1), (op.Recalls, op.Idles)); // out of its wait list, and reusable
+            Assert.False(op.Busy);
+            Assert.Equal(5, await Tasklet.Spawn(async () =>
+            {
+                var wait = op.Start();
+                op.Finish(5);
+                return await wait;
+            }));
+        });
+    }
+
+    [Fact]
     public void ACompletionAfterTheTaskletEndedWithoutAwaiting_IsHandedToOnNeverAwaited()
     {
         var reports = new List<LoopExceptionEventArgs>();
         Run(async () =>
         {
-            var op = new Probe();
+            var op = new Probe { Recallable = false }; // libuv (say) owns it: only its completion frees it
             var careless = Tasklet.Spawn(() =>
             {
                 _ = op.Start(); // never awaited: the tasklet ends with its park unregistered

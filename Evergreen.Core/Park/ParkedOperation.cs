@@ -211,6 +211,19 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
 
     void IParkOwner.AbortPark(Tasklet tasklet)
     {
+        if (tasklet._park == Tasklet.ParkState.Parking)
+        {
+            // The tasklet ended without ever awaiting this wait (Tasklet.AbortLeftoverPark).
+            // Recalled: idle at once. Not recallable: it stays Waiting, and its completion finds
+            // the tasklet gone and goes to OnNeverAwaited.
+            if (_state == State.Waiting && TryRecall())
+            {
+                _state = State.Idle;
+                _tasklet = null;
+                OnIdle();
+            }
+            return;
+        }
         switch (_state)
         {
             case State.Waiting:

@@ -248,6 +248,21 @@ public partial class Tasklet
     /// </summary>
     internal void AbortLeftoverPark()
     {
+        if (_park == ParkState.Parking)
+        {
+            // Begun and never awaited (`_ = lock.AcquireAsync()`): nothing will ever register it.
+            // The owner takes the tasklet out of its wait structure (a grant must not go to a
+            // tasklet that is gone); an operation that cannot be recalled reports, when it
+            // completes, that it was never awaited. A later await of the stale ValueTask is the
+            // "awaited after it ended" error.
+            var owner = _owner;
+            owner?.AbortPark(this);
+            _owner = null;
+            _park = ParkState.None;
+            _flags &= ~(TaskletFlags.Yielding | TaskletFlags.Shielded);
+            if (_x is { } x) x.ParkTimeout = -1;
+            return;
+        }
         if (_park != ParkState.Parked) return;
         Abort(new InvalidOperationException(
             $"{Describe()} ended while parked on {WaitingOn}: the park belonged to code the tasklet started and did not await " +
