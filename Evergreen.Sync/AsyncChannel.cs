@@ -27,6 +27,7 @@
 // a TimeoutException, having sent or taken nothing (it was recalled from its list first).
 
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace Evergreen.Sync;
 
@@ -134,20 +135,18 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
         Timeouts.Check(timeout);
         if (_closed) return ValueTask.FromException(ClosedError());
         if (TrySendCore(value, error)) return default;
+        return ParkSender(value, error, timeout, member);
+    }
+
+    /// <summary>The slow path of a send, kept out of the fast one (no try, no inlining of this).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask ParkSender(T value, Exception? error, TimeSpan? timeout, string member)
+    {
         var node = Rent(sender: true);
+        var wait = node.Send(member, timeout); // throws outside a tasklet: the node is simply dropped
         node.Value = value;
         node.Error = error;
         node.Timeout = timeout;
-        ValueTask wait;
-        try
-        {
-            wait = node.Send(member, timeout);
-        }
-        catch
-        {
-            Recycle(node);
-            throw;
-        }
         _senders.AddLast(node);
         NotifyReadable();
         return wait;
@@ -184,18 +183,16 @@ public sealed partial class AsyncChannel<T> : IAsyncEnumerable<T>
             return error is null ? new ValueTask<T>(value) : ValueTask.FromException<T>(error);
         }
         if (_closed) return ValueTask.FromException<T>(ClosedError());
+        return ParkReceiver(timeout);
+    }
+
+    /// <summary>The slow path of a receive, kept out of the fast one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<T> ParkReceiver(TimeSpan? timeout)
+    {
         var node = Rent(sender: false);
+        var wait = node.Receive("AsyncChannel.ReceiveAsync", timeout); // throws outside a tasklet: the node is simply dropped
         node.Timeout = timeout;
-        ValueTask<T> wait;
-        try
-        {
-            wait = node.Receive("AsyncChannel.ReceiveAsync", timeout);
-        }
-        catch
-        {
-            Recycle(node);
-            throw;
-        }
         _receivers.AddLast(node);
         NotifyWritable();
         return wait;

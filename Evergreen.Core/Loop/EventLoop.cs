@@ -104,14 +104,19 @@ public sealed partial class EventLoop : IDisposable
     /// True when called on the loop's own thread, where tasklets, handles and every primitive may
     /// be used (advanced: for primitive authors; as WPF's <c>Dispatcher.CheckAccess</c>).
     /// </summary>
-    public bool CheckAccess() => IsLoopThread;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool CheckAccess() => Environment.CurrentManagedThreadId == _threadId;
 
     /// <summary>
     /// Throws a clear <see cref="InvalidOperationException"/> naming <paramref name="member"/> when
     /// called off the loop's thread (advanced: for primitive authors; as WPF's <c>Dispatcher.VerifyAccess</c>).
     /// </summary>
     /// <param name="member">The caller, as the user wrote it ("MyQueue.Put").</param>
-    public void VerifyAccess(string member) => CheckThread(member);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void VerifyAccess(string member)
+    {
+        if (Environment.CurrentManagedThreadId != _threadId) ThrowWrongThread(member);
+    }
 
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => _disposed;

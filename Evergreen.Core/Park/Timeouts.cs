@@ -30,8 +30,11 @@ public static class Timeouts
     /// </summary>
     /// <param name="timeout">The timeout argument; null for none.</param>
     /// <param name="paramName">The parameter's name, for the message (filled in by the compiler).</param>
-    public static void Check(TimeSpan? timeout, [CallerArgumentExpression(nameof(timeout))] string? paramName = null) =>
-        ToTicks(timeout, paramName ?? nameof(timeout));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // on every fast path: null costs a test
+    public static void Check(TimeSpan? timeout, [CallerArgumentExpression(nameof(timeout))] string? paramName = null)
+    {
+        if (timeout.HasValue) ToTicks(timeout, paramName ?? nameof(timeout));
+    }
 
     /// <summary>Writes a duration for a message: "1.5 s", "250 ms".</summary>
     public static string Describe(TimeSpan span) => span.TotalSeconds >= 1
