@@ -19,10 +19,17 @@ public abstract partial class Future
     internal void RemoveWaiter(WaitNode waiter) => _waiters.Remove(waiter);
 
     /// <summary>How many tasklets wait in ResultAsync (tests, dumps).</summary>
-    internal int WaiterCount => _waiters.Count;
+    internal int WaiterCount => CountWaiting(hooks: false);
 
     /// <summary>How many internal hooks are attached (tests: a wait leaves none behind).</summary>
-    internal int HookCount => _hooks.Count;
+    internal int HookCount => CountWaiting(hooks: true);
+
+    private int CountWaiting(bool hooks)
+    {
+        int n = 0;
+        foreach (var node in _waiters) if (node is FutureHook == hooks) n++;
+        return n;
+    }
 
     internal TimeoutException TimeoutError(TimeSpan? timeout) =>
         new($"{this} was not done within {Describe(timeout)}");
@@ -31,24 +38,32 @@ public abstract partial class Future
     {
         Debug.Assert(_state < State.Succeeded && hook.Future is null);
         hook.Future = this;
-        _hooks.AddLast(hook);
+        _waiters.AddLast(hook);
     }
 
     internal void RemoveHook(FutureHook hook)
     {
         if (!ReferenceEquals(hook.Future, this)) return;
-        _hooks.Remove(hook);
+        _waiters.Remove(hook);
         hook.Future = null;
     }
 }
 
 /// <summary>
 /// An internal listener on one future (Futures.WaitAsync, AsCompleted): a node of the future's
-/// hook list (the one WaitList), told synchronously, in the order hooked, when the future is done.
+/// wait list, beside its waiting operations, told synchronously, in the order added, when the
+/// future is done.
 /// </summary>
-internal abstract class FutureHook : WaitNode
+internal abstract class FutureHook : WaitNode, IFutureWaiter
 {
     internal Future? Future;      // set while hooked
+
+    void IFutureWaiter.OnFutureDone()
+    {
+        var future = Future!;
+        Future = null;
+        OnDone(future);
+    }
 
     /// <summary>Called on the loop thread by the call that completes the future; must not throw or run user code.</summary>
     internal abstract void OnDone(Future future);

@@ -46,8 +46,7 @@ public abstract partial class Future
     private bool _observed;
     private Exception? _error;          // the failure, or the FutureCanceledException
     private Tasklet? _killedWorker;     // the executor worker whose kill failed the call
-    private WaitList<WaitNode> _waiters; // the waits in ResultAsync and MapAsync (IFutureWaiter nodes)
-    private WaitList<FutureHook> _hooks; // internal listeners (WaitAsync, AsCompleted)
+    private WaitList<WaitNode> _waiters; // IFutureWaiters: the waits in ResultAsync and MapAsync, and the hooks of WaitAsync and AsCompleted
     private List<Action<Future>>? _callbacks;
     private readonly Executor? _executor;
 
@@ -286,11 +285,6 @@ public abstract partial class Future
         _state = state;
         _error = error;
         while (_waiters.TakeFirst() is { } waiter) ((IFutureWaiter)waiter).OnFutureDone();
-        while (_hooks.TakeFirst() is { } hook)
-        {
-            hook.Future = null;
-            hook.OnDone(this);
-        }
         if (_callbacks is not null) ScheduleCallbacks();
     }
 

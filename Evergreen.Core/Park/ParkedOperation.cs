@@ -237,6 +237,8 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         }
     }
 
+    // The tasklet's park is called directly (not through its IValueTaskSource): no interface
+    // dispatch on the path every parked operation takes.
     ValueTaskSourceStatus IValueTaskSource<TResult>.GetStatus(short token) => Park(token).GetStatus(token);
 
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => Park(token).GetStatus(token);
@@ -250,7 +252,7 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     private void Register(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         var tasklet = _tasklet;
-        Park(token).OnCompleted(continuation, state, token, flags);
+        Park(token).Register(continuation, state, token);
         // Completed before the await came (the caller awaited something that is not a park
         // first): the park is registered now, so wake it, unless registering aborted it.
         if (_state == State.Completed && tasklet!.IsParked && ReferenceEquals(tasklet._owner, this)) tasklet.Unpark();
@@ -260,10 +262,11 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
 
     void IValueTaskSource.GetResult(short token) => End(token);
 
-    private IValueTaskSource<bool> Park(short token)
+    private Tasklet Park(short token)
     {
-        if (_tasklet is null || token != _token) throw AwaitedTwice();
-        return _tasklet;
+        var tasklet = _tasklet;
+        if (tasklet is null || token != _token) throw AwaitedTwice();
+        return tasklet;
     }
 
     private InvalidOperationException AwaitedTwice() =>
@@ -271,12 +274,12 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
 
     private TResult End(short token)
     {
-        var park = Park(token);
-        var tasklet = _tasklet!;
+        var tasklet = Park(token);
         bool woken;
         try
         {
-            woken = park.GetResult(token);
+            tasklet.CheckToken(token);
+            woken = tasklet.EndPark();
         }
         catch
         {

@@ -163,7 +163,7 @@ public partial class Tasklet
     }
 
     /// <summary>Registers the continuation: the park is now real, or aborted at once.</summary>
-    private void Register(Action<object?> continuation, object? state, short token)
+    internal void Register(Action<object?> continuation, object? state, short token)
     {
         if (token != _version || _park != ParkState.Parking)
         {
@@ -358,7 +358,7 @@ public partial class Tasklet
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => GetStatus(token);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ValueTaskSourceStatus GetStatus(short token) =>
+    internal ValueTaskSourceStatus GetStatus(short token) =>
         token == _version && _park == ParkState.Woken
             ? ((_x?.ParkError is null) ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Faulted)
             : ValueTaskSourceStatus.Pending;
@@ -381,7 +381,7 @@ public partial class Tasklet
         EndPark();
     }
 
-    private void CheckToken(short token)
+    internal void CheckToken(short token)
     {
         if (token != _version) throw new InvalidOperationException($"{Describe()}: a park's ValueTask was used after the park ended (await it exactly once).");
     }
