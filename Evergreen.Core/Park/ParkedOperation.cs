@@ -275,19 +275,15 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     private TResult End(short token)
     {
         var tasklet = Park(token);
-        bool woken;
-        try
-        {
-            tasklet.CheckToken(token);
-            woken = tasklet.EndPark();
-        }
-        catch
+        tasklet.CheckToken(token);
+        if (tasklet.ParkEndsWithError)
         {
             // Aborted: a kill, an expired scope, or the tasklet ending. A completion that came
             // first stands only in the sense that nothing is undone; its result is not returned.
             EndAborted();
-            throw;
+            tasklet.EndPark(); // throws the abort
         }
+        bool woken = tasklet.EndPark(); // no try: the common path stays lean
         _tasklet = null;
         switch (_state)
         {

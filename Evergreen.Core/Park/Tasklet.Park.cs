@@ -279,6 +279,9 @@ public partial class Tasklet
         Wake(null, timedOut: true);
     }
 
+    /// <summary>True when the ended park's result is an exception (an abort, or an Unpark with an error).</summary>
+    internal bool ParkEndsWithError => _x?.ParkError is not null;
+
     /// <summary>Ends the park when the awaiting code resumes: throws the abort, or says whether it was woken.</summary>
     internal bool EndPark()
     {

@@ -11,6 +11,7 @@
 // abort). Loop thread only, like everything that parks.
 
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Evergreen;
@@ -57,10 +58,9 @@ public struct WaitList<TNode> where TNode : WaitNode
     /// <exception cref="InvalidOperationException">The node is already in a list.</exception>
     public void AddLast(TNode node)
     {
-        ArgumentNullException.ThrowIfNull(node);
-        if (node._waitPrev is not null || node._waitNext is not null || ReferenceEquals(_head, node) || IsLinkedSomewhere(node))
+        if (node is null || node._waitPrev is not null || node._waitNext is not null || ReferenceEquals(_head, node) || IsLinkedSomewhere(node))
         {
-            throw new InvalidOperationException($"{node} is already in a wait list: a node waits in one list, once.");
+            ThrowNotAddable(node);
         }
         node._waitPrev = _tail;
         if (_tail is null) _head = node; else _tail._waitNext = node;
@@ -70,6 +70,13 @@ public struct WaitList<TNode> where TNode : WaitNode
 #endif
         Count++;
         CheckInvariants();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining), DoesNotReturn] // keeps AddLast small enough to inline
+    private static void ThrowNotAddable(TNode? node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        throw new InvalidOperationException($"{node} is already in a wait list: a node waits in one list, once.");
     }
 
     /// <summary>
