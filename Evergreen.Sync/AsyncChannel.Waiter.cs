@@ -44,7 +44,7 @@ public sealed partial class AsyncChannel<T>
 
         internal ValueTask<T> Receive(string member, TimeSpan? timeout) => ParkAsync(member, timeout);
 
-        internal ValueTask Send(string member, TimeSpan? timeout) => timeout is null ? ParkDirectAsync(member) : ParkVoidAsync(member, timeout);
+        internal ValueTask Send(string member, TimeSpan? timeout) => ParkVoidAsync(member, timeout);
 
         internal void Wake() => Complete();
 

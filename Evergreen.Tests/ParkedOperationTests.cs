@@ -20,8 +20,6 @@ public class ParkedOperationTests
 
         public ValueTask StartVoid() => ParkVoidAsync("Probe.WaitAsync");
 
-        public ValueTask StartDirect() => ParkDirectAsync("Probe.WaitAsync");
-
         public void Finish(int value)
         {
             Value = value;
@@ -360,66 +358,6 @@ public class ParkedOperationTests
             op.Finish(1);
             await waiter;
             Assert.Equal(1, op.Idles);
-        });
-    }
-
-    [Fact]
-    public void ADirectWait_IsTheTaskletsOwnPark_AndTheOperationIsIdleBeforeTheWaiterResumes()
-    {
-        Run(async () =>
-        {
-            var op = new Probe();
-            bool idleWhenResumed = false;
-            var waiter = Tasklet.Spawn(async () =>
-            {
-                await op.StartDirect();
-                idleWhenResumed = !op.Busy;
-            });
-            await Tasklet.Yield();
-            Assert.True(op.Waiting);
-            op.Finish(1);
-            Assert.False(op.Busy); // already idle: nothing reads a result
-            await waiter;
-            Assert.True(idleWhenResumed);
-            Assert.Equal((0, 1), (op.Recalls, op.Idles));
-        });
-    }
-
-    [Fact]
-    public void ADirectWait_CompletedWithAnError_ThrowsIt_AndAKillRecallsIt()
-    {
-        Run(async () =>
-        {
-            var op = new Probe();
-            var failing = Tasklet.Spawn(async () => await op.StartDirect());
-            await Tasklet.Yield();
-            op.Fail(new IOException("refused"));
-            Assert.Equal("refused", (await Assert.ThrowsAsync<IOException>(async () => await failing)).Message);
-
-            var killed = Tasklet.Spawn(async () => await op.StartDirect());
-            await Tasklet.Yield();
-            killed.Kill();
-            await killed.JoinAsync();
-            Assert.Equal(TaskletState.Killed, killed.State);
-            Assert.Equal((1, 2), (op.Recalls, op.Idles));
-            Assert.False(op.Busy);
-        });
-    }
-
-    [Fact]
-    public void ADirectWait_ThatCannotBeRecalled_IsFreedByItsLateCompletion()
-    {
-        Run(async () =>
-        {
-            var op = new Probe { Recallable = false };
-            var killed = Tasklet.Spawn(async () => await op.StartDirect());
-            await Tasklet.Yield();
-            killed.Kill();
-            await killed.JoinAsync();
-            Assert.True(op.Busy);
-            op.Finish(2);
-            Assert.False(op.Busy);
-            Assert.Equal((1, 1, 0), (op.Recalls, op.Idles, op.NeverAwaited));
         });
     }
 }

@@ -62,7 +62,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     private Exception? _error;
     private short _token;
     private State _state;
-    private bool _direct; // ParkDirectAsync: the ValueTask is the tasklet's park; idle once completed
 
     /// <summary>Creates an idle operation.</summary>
     protected ParkedOperation() { }
@@ -112,22 +111,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         return new ValueTask(this, _token);
     }
 
-    /// <summary>
-    /// As <see cref="ParkVoidAsync"/> with no timeout, for the hottest waits that need no work
-    /// after the wake (a channel send): the ValueTask is the tasklet's own park, with no forwarding.
-    /// The operation is idle again (<see cref="OnIdle"/>) as soon as it is completed, recalled or
-    /// abandoned, before the waiter resumes; <see cref="Finish"/> is not called, and
-    /// <see cref="Complete(Exception)"/>'s error is thrown by the park itself. The caller must await
-    /// at once: a completion that comes before the await is taken as never awaited.
-    /// </summary>
-    /// <inheritdoc cref="ParkAsync" path="/exception"/>
-    protected ValueTask ParkDirectAsync(string member)
-    {
-        Begin(member, null, shielded: false);
-        _direct = true;
-        return new ValueTask(_tasklet!, _token);
-    }
-
     private void Begin(string member, TimeSpan? timeout, bool shielded)
     {
         if (_state != State.Idle)
@@ -140,7 +123,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         _tasklet = tasklet;
         _token = tasklet._version;
         _error = null;
-        _direct = false;
         _state = State.Waiting;
     }
 
@@ -165,9 +147,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
     {
         switch (_state)
         {
-            case State.Waiting when _direct:
-                CompleteDirect(error);
-                return;
             case State.Waiting:
                 _state = State.Completed;
                 _error = error;
@@ -200,22 +179,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
 
     // A tasklet that ended with its park still registering (it returned without awaiting) is not
     // parking any more: its park stays "Parking" forever, and nothing would ever read the outcome.
-    private void CompleteDirect(Exception? error)
-    {
-        var tasklet = _tasklet!;
-        _state = State.Idle;
-        _tasklet = null;
-        if (tasklet.IsParked && ReferenceEquals(tasklet._owner, this))
-        {
-            if (error is null) tasklet.Unpark(); else tasklet.Unpark(error);
-        }
-        else
-        {
-            OnNeverAwaited(tasklet, error); // ended, moved on, or not awaited at once
-        }
-        OnIdle();
-    }
-
     private bool IsParkingOnThis(Tasklet tasklet) =>
         tasklet.IsAlive && tasklet._version == _token && tasklet._park == Tasklet.ParkState.Parking && ReferenceEquals(tasklet._owner, this);
 
@@ -263,19 +226,6 @@ public abstract class ParkedOperation<TResult> : WaitNode, IParkOwner, IValueTas
         }
         switch (_state)
         {
-            case State.Waiting when _direct:
-                // Nothing reads a result: idle at once when recalled, or when the late completion comes.
-                _tasklet = null;
-                if (TryRecall())
-                {
-                    _state = State.Idle;
-                    OnIdle();
-                }
-                else
-                {
-                    _state = State.Dropped;
-                }
-                return;
             case State.Waiting:
                 _state = TryRecall() ? State.Recalled : State.Detached;
                 return;
